@@ -1,0 +1,25 @@
+"""edge-digit: handwritten digit recognition at the edge.
+
+    from edge_digit import Classifier
+    clf = Classifier()                 # the model shipped with the package
+    clf.predict("digit.png").label     # -> 7
+
+Importing this package loads onnxruntime, numpy and OpenCV, never TensorFlow.
+"""
+
+from .runtime import (
+    Classifier,
+    Contract,
+    ContractError,
+    DataError,
+    EdgeDigitError,
+    ExportError,
+    ImageError,
+    ModelError,
+    Prediction,
+    VideoError,
+)
+
+__version__ = "0.1.0"
+__all__ = ["Classifier", "Prediction", "Contract", "EdgeDigitError", "ImageError", "ModelError", "ContractError",
+           "DataError", "ExportError", "VideoError", "__version__"]

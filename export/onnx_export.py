@@ -1,0 +1,168 @@
+"""Keras model -> ONNX (fp32, optionally int8), with the contract embedded and parity checked.
+
+Nothing is written until the new file has passed ``onnx.checker`` and agrees with the Keras
+model; the final write is an atomic rename, so a failed export leaves no half-written file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..runtime.atomic import atomic_path
+from ..runtime.contract import CONTRACT_KEY, Contract
+from ..runtime.errors import ExportError
+from ..runtime.preprocess import to_model_input
+
+MAX_PARITY_DELTA = 1e-4  # fp32 ONNX vs Keras, max |delta probability|; measured ~1e-7
+MIN_INT8_AGREEMENT = 0.99  # int8 vs fp32 top-1 agreement below this refuses the int8 file
+
+
+@dataclass
+class Parity:
+    images: int
+    max_abs_delta: float
+    top1_agreement: float
+
+
+@dataclass
+class ExportResult:
+    path: str
+    bytes: int
+    parity: Parity  # against the Keras model (fp32) or the fp32 ONNX (int8)
+    int8_path: str | None = None
+    int8_bytes: int | None = None
+    int8_parity: Parity | None = None
+
+
+def compare(reference: np.ndarray, candidate: np.ndarray) -> Parity:
+    return Parity(
+        images=len(reference),
+        max_abs_delta=float(np.max(np.abs(reference - candidate))),
+        top1_agreement=float(np.mean(reference.argmax(1) == candidate.argmax(1))),
+    )
+
+
+def onnx_predict(model_bytes: bytes, contract: Contract, x: np.ndarray) -> np.ndarray:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])
+    return session.run([contract.output_name], {contract.input_name: x})[0]
+
+
+def _convert(model, contract: Contract, workdir: str):
+    """tf2onnx (through Keras' exporter) with a named input and a dynamic batch dimension."""
+    import onnx
+    import tensorflow as tf
+
+    h, w = contract.input_size
+    spec = tf.TensorSpec((None, h, w, 1), tf.float32, name=contract.input_name)
+    raw = os.path.join(workdir, "raw.onnx")
+    model.export(raw, format="onnx", input_signature=[spec], verbose=False)
+    proto = onnx.load(raw)
+    if len(proto.graph.output) != 1 or len(proto.graph.input) != 1:
+        raise ExportError("expected a model with one input and one output")
+    old = proto.graph.output[0].name
+    for node in proto.graph.node:
+        node.output[:] = [contract.output_name if o == old else o for o in node.output]
+    proto.graph.output[0].name = contract.output_name
+    proto.graph.name = "edge_digit"
+    return proto
+
+
+def embed_contract(proto, contract: Contract) -> None:
+    del proto.metadata_props[:]
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = CONTRACT_KEY, contract.to_json()
+    proto.producer_name = "edge-digit"
+
+
+def _write(proto_bytes: bytes, out: Path) -> int:
+    with atomic_path(out) as tmp:
+        Path(tmp).write_bytes(proto_bytes)
+    return len(proto_bytes)
+
+
+def quantize_int8(fp32_bytes: bytes, contract: Contract, calibration: np.ndarray, workdir: str) -> bytes:
+    """Static QDQ quantization (int8 weights per channel, int8 activations) calibrated on
+    model inputs made by the shared preprocessing."""
+    import onnx
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.batches = iter(np.array_split(calibration, max(1, len(calibration) // 64)))
+
+        def get_next(self):
+            batch = next(self.batches, None)
+            return None if batch is None else {contract.input_name: batch}
+
+    src = os.path.join(workdir, "fp32.onnx")
+    pre = os.path.join(workdir, "pre.onnx")
+    dst = os.path.join(workdir, "int8.onnx")
+    Path(src).write_bytes(fp32_bytes)
+    quant_pre_process(src, pre, skip_symbolic_shape=True)
+    quantize_static(
+        pre, dst, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+        activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
+        extra_options={"ActivationSymmetric": False},
+    )
+    proto = onnx.load(dst)
+    embed_contract(proto, contract.with_(precision="int8"))
+    onnx.checker.check_model(proto, full_check=True)
+    return proto.SerializeToString()
+
+
+def export_model(
+    keras_path: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    check_images: np.ndarray,
+    int8_out: str | os.PathLike | None = None,
+    calibration_images: np.ndarray | None = None,
+    log: Callable[[str], None] = print,
+) -> ExportResult:
+    """``check_images`` and ``calibration_images`` are model inputs (uint8 [N, H, W]) already
+    passed through the shared preprocessing."""
+    import onnx
+
+    from ..train.fit import load_model
+
+    model, contract = load_model(keras_path)
+    contract = contract.with_(precision="fp32")
+    x = to_model_input(check_images, contract)
+    with tempfile.TemporaryDirectory(prefix="edge-digit-export-") as workdir:
+        try:
+            proto = _convert(model, contract, workdir)
+        except ExportError:
+            raise
+        except Exception as exc:  # converter errors come in many types
+            raise ExportError(f"{keras_path}: ONNX conversion failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        embed_contract(proto, contract)
+        onnx.checker.check_model(proto, full_check=True)
+        fp32 = proto.SerializeToString()
+        reference = model.predict(x, batch_size=256, verbose=0)
+        parity = compare(reference, onnx_predict(fp32, contract, x))
+        log(f"fp32 vs Keras on {parity.images} images: max |delta| {parity.max_abs_delta:.2e}, top-1 agreement {100 * parity.top1_agreement:.2f}%")
+        if parity.max_abs_delta > MAX_PARITY_DELTA or parity.top1_agreement < 1.0:
+            raise ExportError(f"ONNX output disagrees with Keras (max |delta| {parity.max_abs_delta:.2e}); nothing written")
+        result = ExportResult(str(out), _write(fp32, Path(out)), parity)
+
+        if int8_out is not None:
+            if calibration_images is None or len(calibration_images) == 0:
+                raise ExportError("int8 export needs calibration images")
+            int8 = quantize_int8(fp32, contract, to_model_input(calibration_images, contract), workdir)
+            fp32_probs = onnx_predict(fp32, contract, x)
+            int8_parity = compare(fp32_probs, onnx_predict(int8, contract, x))
+            log(f"int8 vs fp32 on {int8_parity.images} images: max |delta| {int8_parity.max_abs_delta:.2e}, "
+                f"top-1 agreement {100 * int8_parity.top1_agreement:.2f}%")
+            if int8_parity.top1_agreement < MIN_INT8_AGREEMENT:
+                raise ExportError(f"int8 model agrees with fp32 on only {100 * int8_parity.top1_agreement:.2f}% of images; not written")
+            result.int8_path, result.int8_bytes, result.int8_parity = str(int8_out), _write(int8, Path(int8_out)), int8_parity
+    return result

@@ -1,0 +1,107 @@
+"""The library API: ``Classifier`` loads an edge-digit ONNX model and classifies pictures.
+
+Pipeline per picture: decode -> the shared preprocessing (driven by the model's contract)
+-> batched onnxruntime inference -> typed ``Prediction``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence, Union
+
+import numpy as np
+
+from .decode import read_image
+from .model_file import load_session, shipped_model
+from .preprocess import normalize, to_model_input
+
+ImageLike = Union[str, os.PathLike, np.ndarray, "PIL.Image.Image"]  # noqa: F821
+
+NO_INK = "no ink found"
+UNSURE = "unsure"
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """``label`` is None when the picture holds no digit or the model is unsure (see ``reason``)."""
+
+    label: int | None
+    confidence: float
+    top: list[tuple[int, float]] = field(default_factory=list)
+    reason: str | None = None
+
+    def to_dict(self) -> dict:
+        out = {"label": self.label, "confidence": round(self.confidence, 6), "top": [[k, round(p, 6)] for k, p in self.top]}
+        if self.reason:
+            out["reason"] = self.reason
+        return out
+
+
+class Classifier:
+    """Classify single digits. ``model`` defaults to the model shipped with the package.
+
+    ``min_confidence``: a top probability below it gives ``label=None, reason="unsure"``.
+    ``threads``: onnxruntime intra-op threads (default: up to 4 cores).
+    """
+
+    def __init__(self, model: str | os.PathLike | None = None, *, min_confidence: float = 0.5, top_k: int = 3,
+                 threads: int | None = None, batch_size: int = 256) -> None:
+        self.model_path = Path(model) if model is not None else shipped_model()
+        self.session, self.contract = load_session(self.model_path, threads)
+        self.min_confidence = min_confidence
+        self.top_k = max(1, min(top_k, len(self.contract.labels)))
+        self.batch_size = batch_size
+        self._labels = [int(v) for v in self.contract.labels]
+
+    # -- stages -----------------------------------------------------------------------------
+    def prepare(self, image: ImageLike) -> np.ndarray | None:
+        """Any picture -> the uint8 model input (None when it holds no ink)."""
+        if isinstance(image, (str, os.PathLike)):
+            return normalize(read_image(image), self.contract)
+        if isinstance(image, np.ndarray):
+            return normalize(image, self.contract)
+        if hasattr(image, "mode") and hasattr(image, "size"):  # PIL image, without importing PIL here
+            arr = np.asarray(image.convert("RGBA") if image.mode in ("P", "LA", "PA") else image)
+            return normalize(arr, self.contract, rgb=True)
+        raise TypeError(f"cannot classify an object of type {type(image).__name__}")
+
+    def infer(self, digits: np.ndarray) -> np.ndarray:
+        """uint8 [N, H, W] model inputs -> probabilities [N, labels]."""
+        x = to_model_input(digits, self.contract)
+        name_in, name_out = self.contract.input_name, self.contract.output_name
+        parts = [self.session.run([name_out], {name_in: x[i : i + self.batch_size]})[0] for i in range(0, len(x), self.batch_size)]
+        return np.concatenate(parts) if parts else np.zeros((0, len(self._labels)), np.float32)
+
+    def decide(self, probs: np.ndarray) -> list[Prediction]:
+        """Probabilities -> predictions, applying the confidence threshold."""
+        k = self.top_k
+        order = np.argsort(-probs, axis=1)[:, :k]
+        out = []
+        for row, idx in zip(probs, order):
+            top = [(self._labels[i], float(row[i])) for i in idx]
+            label, conf = top[0]
+            if conf < self.min_confidence:
+                out.append(Prediction(None, conf, top, UNSURE))
+            else:
+                out.append(Prediction(label, conf, top))
+        return out
+
+    # -- public -----------------------------------------------------------------------------
+    def predict(self, image: ImageLike) -> Prediction:
+        return self.predict_batch([image])[0]
+
+    def predict_batch(self, images: Sequence[ImageLike] | Iterable[ImageLike]) -> list[Prediction]:
+        """Classify many pictures in one batched inference. Errors (ImageError) propagate."""
+        return self.predict_prepared([self.prepare(img) for img in images])
+
+    def predict_prepared(self, prepared: Sequence[np.ndarray | None]) -> list[Prediction]:
+        """Model inputs from ``prepare`` (None for pictures without ink) -> predictions."""
+        found = [i for i, d in enumerate(prepared) if d is not None]
+        results: list[Prediction] = [Prediction(None, 0.0, [], NO_INK)] * len(prepared)
+        if found:
+            batch = np.stack([prepared[i] for i in found])
+            for i, pred in zip(found, self.decide(self.infer(batch))):
+                results[i] = pred
+        return results

@@ -1,0 +1,47 @@
+"""Expanding command-line inputs (files, folders, globs) into image paths, streamed in a stable order."""
+
+from __future__ import annotations
+
+import glob
+import os
+from pathlib import Path
+from typing import Iterable, Iterator
+
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".pgm", ".ppm", ".pbm", ".jp2"})
+_GLOB_CHARS = set("*?[")
+
+
+def _walk(folder: str) -> Iterator[str]:
+    """Image files under ``folder``, recursively, sorted per folder; symlinked folders are not
+    followed (no loops); broken links to image names are yielded so they are reported."""
+    try:
+        with os.scandir(folder) as it:
+            entries = sorted((e.name, e.is_dir(follow_symlinks=False)) for e in it)
+    except OSError:
+        yield folder  # unreadable folder: reported by the reader
+        return
+    for name, is_dir in entries:
+        path = os.path.join(folder, name)
+        if is_dir:
+            yield from _walk(path)
+        elif os.path.splitext(name)[1].lower() in IMAGE_SUFFIXES:
+            yield path
+
+
+def iter_inputs(inputs: Iterable[str | os.PathLike]) -> Iterator[Path]:
+    """Each input as given: a file (any name), a folder (recursive), or a glob pattern."""
+    for raw in inputs:
+        text = os.fspath(raw)
+        if os.path.isdir(text):
+            yield from map(Path, _walk(text))
+        elif not os.path.lexists(text) and _GLOB_CHARS & set(text):
+            matches = sorted(glob.iglob(text, recursive=True))
+            if not matches:
+                yield Path(text)  # reported as missing
+            for m in matches:
+                if os.path.isdir(m):
+                    yield from map(Path, _walk(m))
+                else:
+                    yield Path(m)
+        else:
+            yield Path(text)

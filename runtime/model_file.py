@@ -1,0 +1,85 @@
+"""Loading an ONNX model file and its embedded contract, checked before any inference runs."""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+import onnxruntime as ort
+
+from .contract import CONTRACT_KEY, Contract
+from .errors import ContractError, ModelError
+
+MODELS_DIR = "models"
+DEFAULT_MODEL_NAME = "digits-fp32.onnx"  # see BENCHMARKS.md for why fp32 is the default on CPUs without VNNI
+MAX_MODEL_BYTES = 64 * 1024 * 1024
+
+
+def shipped_model(name: str = DEFAULT_MODEL_NAME) -> Path:
+    """Path of a model file shipped inside the package."""
+    path = Path(str(resources.files("edge_digit.runtime").joinpath(MODELS_DIR, name)))
+    if not path.is_file():
+        raise ModelError(f"{path}: shipped model missing from the installation")
+    return path
+
+
+def session_options(threads: int | None) -> ort.SessionOptions:
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    # small CPUs: no spinning threads burning the core that decodes the next images
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    opts.intra_op_num_threads = threads if threads else max(1, min(4, os.cpu_count() or 1))
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    return opts
+
+
+def load_session(path: str | os.PathLike, threads: int | None = None) -> tuple[ort.InferenceSession, Contract]:
+    """Open an edge-digit ONNX file: the contract must be present, known, and match the graph."""
+    p = Path(path)
+    if p.is_dir():
+        raise ModelError(f"{p}: is a directory, not a model file")
+    try:
+        size = p.stat().st_size
+    except FileNotFoundError:
+        raise ModelError(f"{p}: no such model file") from None
+    except OSError as exc:
+        raise ModelError(f"{p}: cannot read ({exc.strerror})") from None
+    if size > MAX_MODEL_BYTES:
+        raise ModelError(f"{p}: {size} bytes is too large for an edge-digit model")
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise ModelError(f"{p}: cannot read ({exc.strerror})") from None
+    try:
+        # from bytes, not the path: onnxruntime then never opens external-data files beside or outside it
+        session = ort.InferenceSession(data, sess_options=session_options(threads), providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises several private exception types
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"{p}: not a usable ONNX model ({first[:200]})") from None
+    meta = session.get_modelmeta().custom_metadata_map
+    if CONTRACT_KEY not in meta:
+        raise ContractError(f"{p}: ONNX model carries no edge-digit contract (metadata '{CONTRACT_KEY}'); export it with 'edge-digit export'")
+    try:
+        contract = Contract.from_json(meta[CONTRACT_KEY])
+    except ContractError as exc:
+        raise ContractError(f"{p}: {exc}") from None
+    check_graph(session, contract, p)
+    return session, contract
+
+
+def check_graph(session: ort.InferenceSession, contract: Contract, p: Path) -> None:
+    inputs, outputs = session.get_inputs(), session.get_outputs()
+    if len(inputs) != 1 or inputs[0].name != contract.input_name:
+        raise ContractError(f"{p}: graph input {[i.name for i in inputs]} does not match the contract's {contract.input_name!r}")
+    if contract.output_name not in [o.name for o in outputs]:
+        raise ContractError(f"{p}: graph has no output {contract.output_name!r} named by its contract")
+    h, w = contract.input_size
+    shape = inputs[0].shape
+    if len(shape) != 4 or list(shape[1:]) != [h, w, 1]:
+        raise ContractError(f"{p}: graph input shape {shape} disagrees with the contract's [batch, {h}, {w}, 1]")
+    out_shape = outputs[[o.name for o in outputs].index(contract.output_name)].shape
+    if len(out_shape) != 2 or (isinstance(out_shape[1], int) and out_shape[1] != len(contract.labels)):
+        raise ContractError(f"{p}: graph output shape {out_shape} disagrees with the contract's {len(contract.labels)} labels")
