@@ -13,14 +13,39 @@ from typing import Iterable, Sequence, Union
 
 import numpy as np
 
-from .decode import read_image
+from .decode import as_picture, read_image
+from .errors import ImageError
 from .model_file import load_session, shipped_model
-from .preprocess import normalize, to_model_input
+from .preprocess import normalize, to_gray, to_model_input
 
 ImageLike = Union[str, os.PathLike, np.ndarray, "PIL.Image.Image"]  # noqa: F821
 
 NO_INK = "no ink found"
 UNSURE = "unsure"
+
+
+def as_gray(image: ImageLike) -> np.ndarray:
+    """A file path, a decoded array (OpenCV's BGR(A) order) or a PIL image -> uint8 gray."""
+    if isinstance(image, (str, os.PathLike)):
+        return to_gray(read_image(image))
+    if isinstance(image, np.ndarray):
+        return to_gray(as_picture(image))
+    if hasattr(image, "mode") and hasattr(image, "size"):  # PIL image, without importing PIL here
+        name = getattr(image, "filename", "") or "<PIL image>"
+        return to_gray(as_picture(_pil_pixels(image, name), name), rgb=True)
+    raise TypeError(f"cannot classify an object of type {type(image).__name__}")
+
+
+def _pil_pixels(image, name: str) -> np.ndarray:
+    """A PIL image's pixels as gray, RGB or RGBA. PIL decodes lazily, so a damaged file fails here."""
+    try:
+        if image.mode in ("P", "LA", "PA"):
+            image = image.convert("RGBA")
+        elif image.mode in ("CMYK", "YCbCr", "LAB", "HSV"):  # channels that would pass for RGB(A)
+            image = image.convert("RGB")
+        return np.asarray(image)
+    except Exception as exc:  # PIL's decoders raise many types on damaged data (OSError, EOFError, struct.error, ...)
+        raise ImageError(f"{name}: cannot decode ({' '.join(str(exc).split())[:200] or type(exc).__name__})") from None
 
 
 @dataclass(frozen=True)
@@ -58,14 +83,7 @@ class Classifier:
     # -- stages -----------------------------------------------------------------------------
     def prepare(self, image: ImageLike) -> np.ndarray | None:
         """Any picture -> the uint8 model input (None when it holds no ink)."""
-        if isinstance(image, (str, os.PathLike)):
-            return normalize(read_image(image), self.contract)
-        if isinstance(image, np.ndarray):
-            return normalize(image, self.contract)
-        if hasattr(image, "mode") and hasattr(image, "size"):  # PIL image, without importing PIL here
-            arr = np.asarray(image.convert("RGBA") if image.mode in ("P", "LA", "PA") else image)
-            return normalize(arr, self.contract, rgb=True)
-        raise TypeError(f"cannot classify an object of type {type(image).__name__}")
+        return normalize(as_gray(image), self.contract)
 
     def infer(self, digits: np.ndarray) -> np.ndarray:
         """uint8 [N, H, W] model inputs -> probabilities [N, labels]."""

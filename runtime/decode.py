@@ -1,8 +1,13 @@
-"""Reading image files: OpenCV first, Pillow for what OpenCV cannot decode, a pixel cap before either."""
+"""Reading image files: size from the header first (refusing decompression bombs before any
+decoding), then OpenCV, then Pillow for what OpenCV cannot decode. Every failure is an
+ImageError whose message is one line: "<file>: <cause>"."""
 
 from __future__ import annotations
 
+import errno
+import io
 import os
+import stat
 import struct
 from pathlib import Path
 
@@ -13,22 +18,53 @@ from .errors import ImageError
 
 MAX_PIXELS = 50_000_000  # refuse decompression bombs before decoding (a 30000x30000 PNG is 900 MP)
 MAX_FILE_BYTES = 256 * 1024 * 1024
+# Pillow may only open these: it knows dozens of formats, some with little-tested decoders
+# (and TGA has no magic number, so random bytes could "be" one); OpenCV's list is no wider.
+PILLOW_FORMATS = ("PNG", "JPEG", "MPO", "GIF", "BMP", "TIFF", "WEBP", "PPM", "JPEG2000")
 
 
-def _header_size(head: bytes) -> tuple[int, int] | None:
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:200] if text else type(exc).__name__
+
+
+def _gif_size(data: bytes) -> tuple[int, int]:
+    """Logical screen grown to cover the first frame: a frame may claim more than the screen."""
+    w, h = struct.unpack("<HH", data[6:10])
+    flags, i = data[10], 13
+    if flags & 0x80:
+        i += 3 << ((flags & 7) + 1)  # global colour table
+    while i < len(data):
+        if data[i] == 0x21:  # extension: label, then sub-blocks up to a zero length
+            i += 2
+            while i < len(data) and data[i]:
+                i += data[i] + 1
+            i += 1
+        elif data[i] == 0x2C and i + 9 <= len(data):
+            fx, fy, fw, fh = struct.unpack("<HHHH", data[i + 1 : i + 9])
+            return max(w, fx + fw), max(h, fy + fh)
+        else:
+            break
+    return w, h
+
+
+def _header_size(data: bytes) -> tuple[int, int] | None:
     """(width, height) from a PNG, GIF or BMP header, without decoding; None if not one of those."""
-    if head[:8] == b"\x89PNG\r\n\x1a\n" and len(head) >= 24:
-        return struct.unpack(">II", head[16:24])
-    if head[:6] in (b"GIF87a", b"GIF89a") and len(head) >= 10:
-        return struct.unpack("<HH", head[6:10])
-    if head[:2] == b"BM" and len(head) >= 26:
-        w, h = struct.unpack("<ii", head[18:26])
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24 and data[12:16] == b"IHDR":
+        return struct.unpack(">II", data[16:24])
+    if data[:6] in (b"GIF87a", b"GIF89a") and len(data) >= 13:
+        return _gif_size(data)
+    if data[:2] == b"BM" and len(data) >= 26:
+        if int.from_bytes(data[14:18], "little") == 12:  # OS/2 core header: 16-bit sizes
+            return struct.unpack("<HH", data[18:22])
+        w, h = struct.unpack("<ii", data[18:26])
         return abs(w), abs(h)
     return None
 
 
 def _jpeg_size(data: bytes) -> tuple[int, int] | None:
-    """(width, height) from a JPEG's first SOF marker."""
+    """(width, height) from a JPEG's first SOF marker (segments are skipped by their lengths,
+    so large EXIF blocks before it cost nothing)."""
     if data[:2] != b"\xff\xd8":
         return None
     i = 2
@@ -36,6 +72,9 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
         if data[i] != 0xFF:
             return None
         marker = data[i + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            i += 1
+            continue
         if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
             i += 2
             continue
@@ -43,65 +82,125 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
         if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
             h, w = struct.unpack(">HH", data[i + 5 : i + 9])
             return w, h
+        if marker == 0xDA or seg < 2:  # image data before any frame header, or a broken length
+            return None
         i += 2 + seg
     return None
+
+
+def _open_with_pillow(data: bytes, name: str):
+    """A lazily opened PIL image (only the header is read) or ImageError."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        return Image.open(io.BytesIO(data), formats=PILLOW_FORMATS)
+    except UnidentifiedImageError:
+        raise ImageError(f"{name}: not an image file (unknown or unsupported format)") from None
+    except Image.DecompressionBombError:
+        raise ImageError(f"{name}: over the {MAX_PIXELS:,}-pixel limit (refused before decoding)") from None
+    except Exception as exc:  # Pillow's header parsers raise many types on damaged files (OSError, SyntaxError, struct.error, ...)
+        raise ImageError(f"{name}: damaged image header ({_one_line(exc)})") from None
+
+
+def image_size(data: bytes, name: str = "<bytes>") -> tuple[int, int]:
+    """(width, height) read from the header alone; ImageError if no supported format recognises it."""
+    dims = _header_size(data) or _jpeg_size(data)
+    if dims is None:
+        with _open_with_pillow(data, name) as im:
+            dims = im.size
+    return dims
+
+
+def as_picture(image: np.ndarray, name: str = "<array>") -> np.ndarray:
+    """An array in a layout the preprocessing takes ([H, W] or [H, W, 3|4], numeric), or ImageError."""
+    a = np.asarray(image)
+    if a.dtype.kind not in "buif":
+        raise ImageError(f"{name}: pixels of type {a.dtype} are not an image")
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    elif a.ndim == 3 and a.shape[2] == 2:  # gray + alpha, as some TIFF and PNG decoders return it
+        a = np.dstack([a[:, :, 0], a[:, :, 0], a[:, :, 0], a[:, :, 1]])
+    if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (3, 4))):
+        raise ImageError(f"{name}: array of shape {a.shape} is not an image (expected [H, W] or [H, W, 1|3|4])")
+    if a.shape[0] == 0 or a.shape[1] == 0:
+        raise ImageError(f"{name}: image has no pixels ({a.shape[1]}x{a.shape[0]})")
+    return a
 
 
 def read_bytes(path: str | os.PathLike) -> bytes:
     p = Path(path)
     try:
-        if p.is_dir():
-            raise ImageError(f"{p}: is a directory, not an image")
-        size = p.stat().st_size
-        if size == 0:
+        st = p.stat()
+        if stat.S_ISDIR(st.st_mode):
+            raise ImageError(f"{p}: {_folder_problem(p)}")
+        if not stat.S_ISREG(st.st_mode):  # a pipe or device would block or never end
+            raise ImageError(f"{p}: not a regular file (a device, pipe or socket)")
+        if st.st_size == 0:
             raise ImageError(f"{p}: empty file")
-        if size > MAX_FILE_BYTES:
-            raise ImageError(f"{p}: file of {size} bytes is larger than the {MAX_FILE_BYTES}-byte limit")
+        if st.st_size > MAX_FILE_BYTES:
+            raise ImageError(f"{p}: file of {st.st_size} bytes is larger than the {MAX_FILE_BYTES}-byte limit")
         with open(p, "rb") as f:
-            return f.read()
+            return f.read(MAX_FILE_BYTES + 1)
     except ImageError:
         raise
     except FileNotFoundError:
-        raise ImageError(f"{p}: no such file (or a broken link)") from None
+        raise ImageError(f"{p}: {'broken symbolic link' if p.is_symlink() else 'no such file'}") from None
     except PermissionError:
         raise ImageError(f"{p}: permission denied") from None
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ImageError(f"{p}: symbolic link loop") from None
         raise ImageError(f"{p}: cannot read ({exc.strerror or exc})") from None
+
+
+def _folder_problem(p: Path) -> str:
+    """Why a folder was handed to the image reader: an empty or unreadable folder named on the
+    command line (files.iter_inputs yields those so they are reported, not skipped)."""
+    from .files import IMAGE_SUFFIXES
+
+    try:
+        with os.scandir(p) as it:
+            if not any(os.path.splitext(e.name)[1].lower() in IMAGE_SUFFIXES for e in it):
+                return "folder holds no image files"
+    except PermissionError:
+        return "folder cannot be read (permission denied)"
+    except OSError as exc:
+        return f"folder cannot be read ({exc.strerror or exc})"
+    return "is a folder, not an image file"
 
 
 def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
     """Encoded bytes -> uint8/uint16 array as OpenCV lays it out (gray, BGR or BGRA)."""
-    dims = _header_size(data[:32]) or _jpeg_size(data[:65536])
-    if dims is not None and dims[0] * dims[1] > MAX_PIXELS:
-        raise ImageError(f"{name}: {dims[0]}x{dims[1]} pixels is over the {MAX_PIXELS:,}-pixel limit (refused before decoding)")
-    buf = np.frombuffer(data, np.uint8)
-    img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    w, h = image_size(data, name)
+    if w * h > MAX_PIXELS:
+        raise ImageError(f"{name}: {w}x{h} pixels is over the {MAX_PIXELS:,}-pixel limit (refused before decoding)")
+    if w == 0 or h == 0:
+        raise ImageError(f"{name}: image has no pixels ({w}x{h})")
+    try:
+        img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error:  # some codecs raise instead of returning None; Pillow gets its turn
+        img = None
     if img is None or img.size == 0:
         img = _decode_with_pillow(data, name)
-    return img
+    return as_picture(img, name)
 
 
 def _decode_with_pillow(data: bytes, name: str) -> np.ndarray:
-    """Formats OpenCV's build may lack (GIF, some TIFF/palette files); first frame only."""
-    import io
+    """Formats OpenCV's build may lack (some TIFF/palette files); first frame only."""
+    from PIL import Image
 
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            if im.width * im.height > MAX_PIXELS:
-                raise ImageError(f"{name}: {im.width}x{im.height} pixels is over the {MAX_PIXELS:,}-pixel limit")
+    with _open_with_pillow(data, name) as im:
+        try:
             im.seek(0)
-            if im.mode in ("I;16", "I;16B", "I"):
+            if im.mode in ("I;16", "I;16B", "I;16L", "I"):
                 return np.asarray(im.convert("I")).clip(0, 65535).astype(np.uint16)
-            im = im.convert("RGBA" if "A" in im.getbands() or im.mode == "P" else "RGB")
+            im = im.convert("RGBA" if "A" in im.getbands() or im.mode in ("P", "PA") else "RGB")
             arr = np.asarray(im)
-            return cv2.cvtColor(arr, cv2.COLOR_RGBA2BGRA if arr.shape[2] == 4 else cv2.COLOR_RGB2BGR)
-    except ImageError:
-        raise
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        reason = "not an image file" if isinstance(exc, UnidentifiedImageError) else f"cannot decode ({exc})"
-        raise ImageError(f"{name}: {reason}") from None
+        except Image.DecompressionBombError:
+            raise ImageError(f"{name}: over the {MAX_PIXELS:,}-pixel limit") from None
+        except Exception as exc:  # decoders raise many types on damaged data (OSError, EOFError, struct.error, ...)
+            raise ImageError(f"{name}: cannot decode ({_one_line(exc)})") from None
+    return cv2.cvtColor(arr, cv2.COLOR_RGBA2BGRA if arr.shape[2] == 4 else cv2.COLOR_RGB2BGR)
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:

@@ -28,12 +28,23 @@ def _walk(folder: str) -> Iterator[str]:
             yield path
 
 
+def _walk_named(folder: str) -> Iterator[Path]:
+    """A folder the user named: its images, or the folder itself when it holds none, so that it
+    is reported ("folder holds no image files") instead of silently contributing nothing."""
+    empty = True
+    for path in _walk(folder):
+        empty = False
+        yield Path(path)
+    if empty:
+        yield Path(folder)
+
+
 def iter_inputs(inputs: Iterable[str | os.PathLike]) -> Iterator[Path]:
     """Each input as given: a file (any name), a folder (recursive), or a glob pattern."""
     for raw in inputs:
         text = os.fspath(raw)
         if os.path.isdir(text):
-            yield from map(Path, _walk(text))
+            yield from _walk_named(text)
         elif not os.path.lexists(text) and _GLOB_CHARS & set(text):
             matches = sorted(glob.iglob(text, recursive=True))
             if not matches:

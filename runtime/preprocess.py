@@ -98,24 +98,66 @@ class Ink:
     paper: np.ndarray | int  # paper brightness (after flipping): one level, or a surface at work scale
     scale: float  # full resolution / work resolution
     boxes: list[Box]  # ink blobs that are not noise, largest first, full-resolution coordinates
+    labels: np.ndarray | None = None  # int32 component map at work resolution (0 = paper)
+    ids: tuple[int, ...] = ()  # the component number in ``labels`` of each box
 
-    def layer(self, box: Box) -> np.ndarray:
-        """The crop ``box`` as uint8 ink bright on a paper flattened to ~0."""
+    def layer(self, box: Box, only: tuple[int, ...] | None = None) -> np.ndarray:
+        """The crop ``box`` as uint8 ink bright on a paper flattened to ~0. With ``only`` (component
+        numbers from ``ids``), ink of any other component is wiped, so a neighbour reaching into
+        the box (slanted handwriting, a touching pair cut apart) does not join the digit."""
         crop = self.gray[box.y : box.y + box.h, box.x : box.x + box.w]
         if self.dark_ink:
             crop = cv2.bitwise_not(crop)
         if isinstance(self.paper, int):
-            return cv2.subtract(crop, self.paper)
+            out = cv2.subtract(crop, self.paper)
+        else:
+            out = cv2.subtract(crop, self._at_full_scale(self.paper, box, cv2.INTER_LINEAR))
+        if only is not None:
+            out = cv2.bitwise_and(out, out, mask=self._component_mask(box, only))
+        return out
+
+    def _work_region(self, box: Box, shape: tuple[int, int]) -> tuple[int, int, int, int]:
+        """Work-resolution rectangle (x0, y0, x1, y1) covering ``box``, clamped to ``shape``."""
         f = self.scale
-        ph, pw = self.paper.shape
+        ph, pw = shape
         x0, y0 = min(int(box.x / f), pw - 1), min(int(box.y / f), ph - 1)
         x1, y1 = max(x0 + 1, min(pw, int(np.ceil((box.x + box.w) / f)))), max(y0 + 1, min(ph, int(np.ceil((box.y + box.h) / f))))
-        paper = cv2.resize(self.paper[y0:y1, x0:x1], (box.w, box.h), interpolation=cv2.INTER_LINEAR)
-        return cv2.subtract(crop, paper)
+        return x0, y0, x1, y1
+
+    def _at_full_scale(self, work_map: np.ndarray, box: Box, interpolation: int) -> np.ndarray:
+        """The part of a smooth work-resolution map under ``box``, stretched to the box's size."""
+        if self.scale == 1.0:
+            return work_map[box.y : box.y + box.h, box.x : box.x + box.w]
+        x0, y0, x1, y1 = self._work_region(box, work_map.shape)
+        return cv2.resize(work_map[y0:y1, x0:x1], (box.w, box.h), interpolation=interpolation)
+
+    def _component_mask(self, box: Box, only: tuple[int, ...]) -> np.ndarray:
+        """uint8 mask over ``box`` (full resolution) of the components ``only``, one work pixel wider."""
+        if self.labels is None:
+            raise ValueError("this Ink carries no component map")
+        f = self.scale
+        x0, y0, x1, y1 = self._work_region(box, self.labels.shape)
+        x0, y0 = max(0, x0 - 1), max(0, y0 - 1)  # room for the dilation below
+        x1, y1 = min(self.labels.shape[1], x1 + 1), min(self.labels.shape[0], y1 + 1)
+        mine = np.isin(self.labels[y0:y1, x0:x1], only).view(np.uint8)
+        # one work pixel of slack: the work copy was area-resampled, so stroke edges reach further here
+        mine = cv2.dilate(mine, _KERNEL3)
+        if f != 1.0:  # to full resolution, keeping pixel centres aligned, then cut out the box
+            size = (max(1, round((x1 - x0) * f)), max(1, round((y1 - y0) * f)))
+            mine = cv2.resize(mine, size, interpolation=cv2.INTER_NEAREST)
+        ox, oy = box.x - round(x0 * f), box.y - round(y0 * f)
+        out = np.zeros((box.h, box.w), np.uint8)
+        part = mine[max(0, oy) : oy + box.h, max(0, ox) : ox + box.w]
+        out[max(0, -oy) : max(0, -oy) + part.shape[0], max(0, -ox) : max(0, -ox) + part.shape[1]] = part
+        return out
 
 
-def find_ink(gray: np.ndarray) -> Ink | None:
+def find_ink(gray: np.ndarray, keep_fraction: float = KEEP_FRACTION) -> Ink | None:
     """Locate the ink of a uint8 gray picture; None when it is blank or holds only noise.
+
+    Components smaller than ``keep_fraction`` of the largest are dropped as noise; the number
+    reader asks for a lower fraction and judges small pieces itself (a detached bar of a 5 is
+    small next to a thick 8 elsewhere in the same picture).
 
     Everything here runs on a working copy of at most WORK_SIDE pixels, so a large photo costs
     little; only the crops later lifted by ``Ink.layer`` are touched at full resolution.
@@ -140,12 +182,12 @@ def find_ink(gray: np.ndarray) -> Ink | None:
     level, mask = cv2.threshold(flat, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     if level < MIN_INK_LEVEL:
         return None
-    count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if count <= 1:
         return None
     stats = stats[1:]
     areas = stats[:, cv2.CC_STAT_AREA]
-    keep = np.flatnonzero(areas >= max(2, KEEP_FRACTION * areas.max()))
+    keep = np.flatnonzero(areas >= max(2, keep_fraction * areas.max()))
     keep = keep[np.argsort(-areas[keep], kind="stable")]
     # back to full resolution with a one-work-pixel margin (area resampling blurs edges)
     h, w = gray.shape
@@ -154,7 +196,7 @@ def find_ink(gray: np.ndarray) -> Ink | None:
     x1 = np.minimum(w, np.ceil((stats[keep, 0] + stats[keep, 2] + 1) * f).astype(int))
     y1 = np.minimum(h, np.ceil((stats[keep, 1] + stats[keep, 3] + 1) * f).astype(int))
     boxes = [Box(int(a), int(b), int(c - a), int(d - b)) for a, b, c, d in zip(x0, y0, x1, y1)]
-    return Ink(gray, dark_ink, paper, f, boxes)
+    return Ink(gray, dark_ink, paper, f, boxes, labels, tuple(int(i) + 1 for i in keep))
 
 
 def _paper_level(work: np.ndarray, med: int, hi: int) -> np.ndarray | int:

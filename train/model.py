@@ -20,15 +20,18 @@ def build_model(contract: Contract, width: str = "base"):
     c1, c2, c3 = WIDTHS[width]
     h, w = contract.input_size
 
+    def norm(x):
+        # momentum 0.9, not Keras' 0.99: moving statistics settle within ~50 steps, so short
+        # fine-tuning and test-sized runs evaluate correctly too
+        return layers.BatchNormalization(momentum=0.9)(x)
+
     def sep(x, filters):
         x = layers.SeparableConv2D(filters, 3, padding="same", use_bias=False)(x)
-        x = layers.BatchNormalization()(x)
-        return layers.ReLU()(x)
+        return layers.ReLU()(norm(x))
 
     inp = keras.Input(shape=(h, w, 1), name=contract.input_name)
     x = layers.Conv2D(c1, 3, padding="same", use_bias=False)(inp)
-    x = layers.BatchNormalization()(x)
-    x = layers.ReLU()(x)
+    x = layers.ReLU()(norm(x))
     x = layers.MaxPooling2D()(x)  # 14x14
     x = sep(sep(x, c2), c2)
     x = layers.MaxPooling2D()(x)  # 7x7

@@ -1,0 +1,73 @@
+"""The `edge-digit` command as a user runs it, on the shipped model."""
+
+import csv
+import io
+import json
+
+from conftest import REPO, run_cli
+
+
+def test_classify_samples_table():
+    res = run_cli("classify", "samples/mnist")
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.strip().splitlines()
+    assert len(lines) == 10
+    for line in lines:
+        path, label = line.split()[:2]
+        assert path.endswith(f"digit-{label}.png"), line
+    assert "10 classified" in res.stderr
+
+
+def test_classify_jsonl_schema_and_top_k():
+    res = run_cli("classify", "samples/photos", "--format", "jsonl", "--top", "2")
+    assert res.returncode == 0, res.stderr
+    rows = [json.loads(line) for line in res.stdout.splitlines()]
+    assert len(rows) == 10
+    for row in rows:
+        assert set(row) >= {"path", "label", "confidence", "top"}
+        assert len(row["top"]) == 2 and row["top"][0][0] == row["label"]
+        assert abs(row["confidence"] - row["top"][0][1]) < 1e-6
+        assert row["path"].endswith(f"photo-{row['label']}.jpg"), row
+
+
+def test_classify_csv_with_a_bad_file(tmp_path):
+    bad = tmp_path / "bad.png"
+    bad.write_text("not an image")
+    res = run_cli("classify", str(REPO / "samples/mnist/digit-3.png"), str(bad), "--format", "csv")
+    assert res.returncode == 1
+    rows = list(csv.DictReader(io.StringIO(res.stdout)))
+    assert rows[0]["label"] == "3" and rows[0]["error"] == ""
+    assert rows[1]["label"] == "" and "not an image" in rows[1]["error"]
+    assert "Traceback" not in res.stderr
+
+
+def test_classify_globs_and_blank_picture(tmp_path):
+    import numpy as np
+    import cv2
+
+    cv2.imwrite(str(tmp_path / "blank.png"), np.full((50, 50), 255, np.uint8))
+    res = run_cli("classify", str(tmp_path / "*.png"), "-f", "jsonl")
+    assert res.returncode == 0
+    row = json.loads(res.stdout)
+    assert row["label"] is None and row["reason"] == "no ink found"
+
+
+def test_usage_errors_exit_2():
+    assert run_cli("classify", "samples", "--format", "xml").returncode == 2
+    assert run_cli("classify").returncode == 2
+    assert run_cli("classify", "samples", "--model", "no-such.onnx").returncode == 2
+
+
+def test_info_prints_the_embedded_contract():
+    res = run_cli("info")
+    assert res.returncode == 0, res.stderr
+    meta = json.loads(res.stdout)
+    assert meta["schema_version"] == 1 and meta["input_size"] == [28, 28] and meta["preprocess"] == "ink-fit-v1"
+    assert meta["labels"] == [str(d) for d in range(10)]
+
+
+def test_help_explains_commands():
+    res = run_cli("--help")
+    assert res.returncode == 0
+    for command in ("classify", "train", "export", "info"):
+        assert command in res.stdout

@@ -1,0 +1,45 @@
+"""The model shipped in the package: accuracy through the CLI, int8 beside fp32, sizes."""
+
+import json
+
+import numpy as np
+
+from conftest import run_cli
+from edge_digit import Classifier
+from edge_digit.runtime.model_file import shipped_model
+
+
+def test_mnist_accuracy_through_the_cli(mnist_pngs):
+    folder, labels = mnist_pngs
+    res = run_cli("classify", str(folder), "--format", "jsonl", "--min-confidence", "0")
+    assert res.returncode == 0, res.stderr
+    rows = [json.loads(line) for line in res.stdout.splitlines()]
+    got = np.array([r["label"] for r in rows])
+    accuracy = float(np.mean(got == labels))
+    assert accuracy >= 0.99, accuracy  # 600 images; the full 10,000-image figure is in BENCHMARKS.md
+
+
+def test_int8_agrees_with_fp32_and_is_small(mnist_subset):
+    fp32 = Classifier(shipped_model("digits-fp32.onnx"))
+    int8 = Classifier(shipped_model("digits-int8.onnx"))
+    assert int8.contract.precision == "int8" and fp32.contract.precision == "fp32"
+    digits = np.stack([fp32.prepare(d) for d in mnist_subset["x_test"]])
+    p32, p8 = fp32.infer(digits), int8.infer(digits)
+    assert np.mean(p32.argmax(1) == p8.argmax(1)) >= 0.995
+    assert len(set(p8.argmax(1).tolist())) == 10  # not a constant output
+    assert shipped_model("digits-int8.onnx").stat().st_size <= 100_000
+
+
+def test_library_accepts_paths_arrays_and_pil(tmp_path, mnist_subset, classifier):
+    import cv2
+    from PIL import Image
+
+    digit, label = mnist_subset["x_test"][0], int(mnist_subset["y_test"][0])
+    path = tmp_path / "d.png"
+    cv2.imwrite(str(path), digit)
+    bgr = cv2.cvtColor(255 - digit, cv2.COLOR_GRAY2BGR)
+    for image in (path, str(path), digit, bgr, Image.fromarray(digit), Image.fromarray(bgr[..., ::-1].copy())):
+        p = classifier.predict(image)
+        assert p.label == label and p.confidence > 0.9
+    batch = classifier.predict_batch([digit, np.zeros((28, 28), np.uint8)])
+    assert batch[0].label == label and batch[1].label is None and batch[1].reason == "no ink found"
