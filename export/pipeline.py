@@ -17,8 +17,10 @@ from .onnx_export import ExportResult, export_model
 
 
 def int8_path_for(out: str | os.PathLike) -> Path:
+    """digits-fp32.onnx -> digits-int8.onnx; model.onnx -> model-int8.onnx."""
     out = Path(out)
-    return out.with_name(f"{out.stem}-int8{out.suffix or '.onnx'}")
+    stem = out.stem[: -len("-fp32")] if out.stem.endswith("-fp32") else out.stem
+    return out.with_name(f"{stem}-int8{out.suffix or '.onnx'}")
 
 
 def export_from_cli(keras_model: str | os.PathLike, out: str | os.PathLike, *, int8: bool, data: str | None,
