@@ -1,0 +1,78 @@
+"""`edge-digit live` on videos the tests make themselves, driven for real."""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import run_cli
+from edge_digit.runtime.errors import VideoError
+from edge_digit.runtime.live import Smoother, open_source, run_live
+from edge_digit.runtime.preprocess import Box
+from edge_digit.runtime.reader import DigitReading
+from videos import pick_digits, write_video
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory, mnist_subset, classifier):
+    digits = pick_digits(mnist_subset["x_test"], mnist_subset["y_test"], classifier)
+    path = tmp_path_factory.mktemp("video") / "digits.avi"
+    truth = write_video(path, digits)
+    return path, truth
+
+
+def test_cli_reads_the_video_frame_by_frame(video, tmp_path):
+    path, truth = video
+    saved = tmp_path / "out.avi"
+    res = run_cli("live", "--video", str(path), "--no-display", "--save", str(saved))
+    assert res.returncode == 0, res.stderr
+    rows = [json.loads(line) for line in res.stdout.splitlines()]
+    assert [r["frame"] for r in rows] == list(range(len(truth)))
+    right = sum(r["number"] == t and len(r["digits"]) == len(t) for r, t in zip(rows, truth))
+    assert right / len(truth) >= 0.95, [(r["number"], t) for r, t in zip(rows, truth) if r["number"] != t]
+    first = rows[0]
+    assert set(first) == {"frame", "t_ms", "digits", "number"}
+    assert set(first["digits"][0]) >= {"label", "confidence", "box"} and len(first["digits"][0]["box"]) == 4
+    cap = cv2.VideoCapture(str(saved))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == len(truth)
+    cap.release()
+    assert [p.name for p in tmp_path.iterdir()] == ["out.avi"]  # no temporary file left behind
+
+
+def test_library_generator_and_image_sequences(video, tmp_path, classifier):
+    path, truth = video
+    cap = cv2.VideoCapture(str(path))
+    for i in range(5):
+        ok, frame = cap.read()
+        cv2.imwrite(str(tmp_path / f"f{i:02d}.png"), frame)
+    cap.release()
+    with open_source(video=str(tmp_path / "*.png")) as source:
+        results = [r for r, _ in run_live(classifier, source)]
+    assert [r.number for r in results] == truth[:5]
+    with open_source(video=str(path)) as source:
+        assert len([r for r, _ in run_live(classifier, source, max_frames=3)]) == 3
+
+
+def test_smoother_needs_a_stable_new_label():
+    box = Box(10, 10, 50, 80)
+    s = Smoother(frames=3)
+    seen = [s.update([DigitReading(label, 0.9, box)])[0].label for label in (1, 1, 7, 1, 7, 7, 7, 7)]
+    assert seen == [1, 1, 1, 1, 1, 1, 7, 7]
+    assert s.update([])[0].label == 7  # a digit that vanishes lingers for frames - 1 frames
+    assert s.update([])[0].label == 7
+    assert s.update([]) == []
+
+
+def test_bad_sources_end_with_one_line(tmp_path):
+    broken = tmp_path / "broken.avi"
+    broken.write_bytes(b"RIFF\x00\x00\x00\x00AVI garbage" * 10)
+    res = run_cli("live", "--video", str(broken), "--no-display")
+    assert res.returncode == 1 and res.stderr.strip().count("\n") == 0
+    assert "broken.avi" in res.stderr and "Traceback" not in res.stderr
+    res = run_cli("live", "--camera", "57", "--no-display")
+    assert res.returncode == 1 and "camera 57" in res.stderr and "Traceback" not in res.stderr
+    res = run_cli("live", "--no-display")
+    assert res.returncode == 2
+    with pytest.raises(VideoError, match="no such video"):
+        open_source(video=str(tmp_path / "missing.mp4"))
