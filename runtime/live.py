@@ -88,10 +88,15 @@ def _opening_quietly() -> Iterator[None]:
 class CameraSource(FrameSource):
     """The newest frame of a camera, grabbed continuously by a background thread."""
 
-    def __init__(self, index: int) -> None:
+    def __init__(self, index: int, capture: cv2.VideoCapture | None = None) -> None:
+        """``capture``: an already opened capture object (anything with OpenCV's read/get/set/
+        isOpened/release), for devices opened elsewhere."""
         self.name = f"camera {index}"
-        with _opening_quietly():
-            self.cap = cv2.VideoCapture(index)
+        if capture is not None:
+            self.cap = capture
+        else:
+            with _opening_quietly():
+                self.cap = cv2.VideoCapture(index)
         if not self.cap.isOpened():
             self.cap.release()
             raise VideoError(f"{self.name}: cannot be opened (no such device, or it is busy)")

@@ -76,3 +76,40 @@ def test_bad_sources_end_with_one_line(tmp_path):
     assert res.returncode == 2
     with pytest.raises(VideoError, match="no such video"):
         open_source(video=str(tmp_path / "missing.mp4"))
+
+
+class StoppingCamera:
+    """Stands in for camera hardware, which this machine has none of: it delivers a few frames,
+    then fails the way a camera that is unplugged does (read() returns False)."""
+
+    def __init__(self, frames: int) -> None:
+        self.left = frames
+
+    def isOpened(self):
+        return True
+
+    def set(self, *_):
+        return True
+
+    def get(self, *_):
+        return 30.0
+
+    def read(self):
+        if self.left == 0:
+            return False, None
+        self.left -= 1
+        return True, np.full((48, 64, 3), 255, np.uint8)
+
+    def release(self):
+        pass
+
+
+def test_a_camera_that_stops_ends_with_a_clear_error():
+    from edge_digit.runtime.live import CameraSource
+
+    got = []
+    with CameraSource(0, capture=StoppingCamera(5)) as cam:
+        with pytest.raises(VideoError, match="camera 0: stopped delivering frames"):
+            for index, frame in cam:
+                got.append(index)
+    assert got and got == sorted(got) and got[-1] <= 4  # the newest frames, in order, stale ones dropped
