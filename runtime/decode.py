@@ -20,12 +20,21 @@ MAX_PIXELS = 50_000_000  # refuse decompression bombs before decoding (a 30000x3
 MAX_FILE_BYTES = 256 * 1024 * 1024
 # Pillow may only open these: it knows dozens of formats, some with little-tested decoders
 # (and TGA has no magic number, so random bytes could "be" one); OpenCV's list is no wider.
-PILLOW_FORMATS = ("PNG", "JPEG", "MPO", "GIF", "BMP", "TIFF", "WEBP", "PPM", "JPEG2000")
+PILLOW_FORMATS = ("PNG", "JPEG", "MPO", "GIF", "BMP", "TIFF", "WEBP", "PPM", "JPEG2000")  # as far as this Pillow has them
 
 
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return text[:200] if text else type(exc).__name__
+
+
+_SIGNATURES = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG", b"GIF87a": "GIF", b"GIF89a": "GIF", b"BM": "BMP",
+               b"II*\x00": "TIFF", b"MM\x00*": "TIFF"}
+
+
+def _signature(data: bytes) -> str | None:
+    """The format a file's first bytes announce (PNG, JPEG, GIF, BMP, TIFF), or None."""
+    return next((kind for magic, kind in _SIGNATURES.items() if data.startswith(magic)), None)
 
 
 def _gif_size(data: bytes) -> tuple[int, int]:
@@ -62,6 +71,21 @@ def _header_size(data: bytes) -> tuple[int, int] | None:
     return None
 
 
+def _png_damage(data: bytes) -> str | None:
+    """Why a PNG's chunk list is damaged, or None. Checked before decoding: OpenCV's PNG reader
+    allocates whatever a chunk length claims (a flipped byte can claim 2 GB) before noticing."""
+    i = 8
+    while i + 8 <= len(data):
+        length = int.from_bytes(data[i : i + 4], "big")
+        kind = data[i + 4 : i + 8]
+        if length > len(data) - i - 12:
+            return f"damaged or truncated PNG (chunk {kind.decode('latin-1')!r} claims {length} bytes, the file has {max(0, len(data) - i - 12)} left)"
+        if kind == b"IEND":
+            return None
+        i += 12 + length
+    return None  # no IEND: libpng reports the truncation
+
+
 def _jpeg_size(data: bytes) -> tuple[int, int] | None:
     """(width, height) from a JPEG's first SOF marker (segments are skipped by their lengths,
     so large EXIF blocks before it cost nothing)."""
@@ -92,9 +116,14 @@ def _open_with_pillow(data: bytes, name: str):
     """A lazily opened PIL image (only the header is read) or ImageError."""
     from PIL import Image, UnidentifiedImageError
 
+    Image.init()
+    formats = [f for f in PILLOW_FORMATS if f in Image.OPEN]  # Pillow raises KeyError for names it lacks
     try:
-        return Image.open(io.BytesIO(data), formats=PILLOW_FORMATS)
+        return Image.open(io.BytesIO(data), formats=formats)
     except UnidentifiedImageError:
+        kind = _signature(data)
+        if kind:  # the start says what it is, yet no decoder takes it
+            raise ImageError(f"{name}: damaged {kind} file (no decoder can read it)") from None
         raise ImageError(f"{name}: not an image file (unknown or unsupported format)") from None
     except Image.DecompressionBombError:
         raise ImageError(f"{name}: over the {MAX_PIXELS:,}-pixel limit (refused before decoding)") from None
@@ -140,7 +169,11 @@ def read_bytes(path: str | os.PathLike) -> bytes:
         if st.st_size > MAX_FILE_BYTES:
             raise ImageError(f"{p}: file of {st.st_size} bytes is larger than the {MAX_FILE_BYTES}-byte limit")
         with open(p, "rb") as f:
-            return f.read(MAX_FILE_BYTES + 1)
+            # sized read: f.read(MAX_FILE_BYTES + 1) allocates (and frees) that many bytes per call, ~40 us a file
+            data = f.read(st.st_size + 1)
+            if len(data) > st.st_size:  # the file grew since stat: read on, up to the limit as before
+                data += f.read(MAX_FILE_BYTES + 1 - len(data))
+            return data
     except ImageError:
         raise
     except FileNotFoundError:
@@ -176,6 +209,8 @@ def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
         raise ImageError(f"{name}: {w}x{h} pixels is over the {MAX_PIXELS:,}-pixel limit (refused before decoding)")
     if w == 0 or h == 0:
         raise ImageError(f"{name}: image has no pixels ({w}x{h})")
+    if _signature(data) == "PNG" and (damage := _png_damage(data)):
+        raise ImageError(f"{name}: {damage}")
     try:
         img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     except cv2.error:  # some codecs raise instead of returning None; Pillow gets its turn

@@ -49,10 +49,11 @@ def iter_inputs(inputs: Iterable[str | os.PathLike]) -> Iterator[Path]:
             matches = sorted(glob.iglob(text, recursive=True))
             if not matches:
                 yield Path(text)  # reported as missing
+            seen: set[str] = set()  # 'dir/**' matches folders and the files in them: name each file once
             for m in matches:
-                if os.path.isdir(m):
-                    yield from map(Path, _walk(m))
-                else:
-                    yield Path(m)
+                for path in _walk(m) if os.path.isdir(m) else (m,):
+                    if path not in seen:
+                        seen.add(path)
+                        yield Path(path)
         else:
             yield Path(text)

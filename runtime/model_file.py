@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import stat
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 
 import onnxruntime as ort
 
 from .contract import CONTRACT_KEY, Contract
 from .errors import ContractError, ModelError
+from .onnx_scan import ExternalRef, NotOnnx, external_refs
 
 MODELS_DIR = "models"
 DEFAULT_MODEL_NAME = "digits-fp32.onnx"  # see BENCHMARKS.md for why fp32 is the default on CPUs without VNNI
@@ -32,21 +34,26 @@ def session_options(threads: int | None) -> ort.SessionOptions:
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     opts.intra_op_num_threads = threads if threads else max(1, min(4, os.cpu_count() or 1))
     opts.inter_op_num_threads = 1
-    opts.log_severity_level = 3
+    opts.log_severity_level = 4  # fatal only: failures reach the user once, as a ModelError naming the file
     return opts
 
 
 def load_session(path: str | os.PathLike, threads: int | None = None) -> tuple[ort.InferenceSession, Contract]:
     """Open an edge-digit ONNX file: the contract must be present, known, and match the graph."""
     p = Path(path)
-    if p.is_dir():
-        raise ModelError(f"{p}: is a directory, not a model file")
     try:
-        size = p.stat().st_size
+        st = p.stat()
     except FileNotFoundError:
         raise ModelError(f"{p}: no such model file") from None
     except OSError as exc:
         raise ModelError(f"{p}: cannot read ({exc.strerror})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise ModelError(f"{p}: is a directory, not a model file")
+    if not stat.S_ISREG(st.st_mode):  # reading a pipe or device could block forever
+        raise ModelError(f"{p}: not a regular file")
+    size = st.st_size
+    if size == 0:
+        raise ModelError(f"{p}: empty file, not an ONNX model")
     if size > MAX_MODEL_BYTES:
         raise ModelError(f"{p}: {size} bytes is too large for an edge-digit model")
     try:
@@ -54,8 +61,16 @@ def load_session(path: str | os.PathLike, threads: int | None = None) -> tuple[o
     except OSError as exc:
         raise ModelError(f"{p}: cannot read ({exc.strerror})") from None
     try:
-        # from bytes, not the path: onnxruntime then never opens external-data files beside or outside it
-        session = ort.InferenceSession(data, sess_options=session_options(threads), providers=["CPUExecutionProvider"])
+        refs = external_refs(data)
+    except NotOnnx as exc:
+        raise ModelError(f"{p}: not an ONNX model ({exc})") from None
+    source: bytes | str = data
+    if refs:
+        check_external_data(p, refs, size)
+        source = str(p)  # onnxruntime reads the checked files, relative to the model as ONNX specifies
+    try:
+        # from bytes when there is no external data: onnxruntime then opens no file at all
+        session = ort.InferenceSession(source, sess_options=session_options(threads), providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises several private exception types
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"{p}: not a usable ONNX model ({first[:200]})") from None
@@ -68,6 +83,29 @@ def load_session(path: str | os.PathLike, threads: int | None = None) -> tuple[o
         raise ContractError(f"{p}: {exc}") from None
     check_graph(session, contract, p)
     return session, contract
+
+
+def check_external_data(p: Path, refs: list[ExternalRef], model_bytes: int) -> None:
+    """External data may live only in the model's own folder. A location that is absolute, climbs
+    out with '..', or leads out through a symbolic link is refused before anything is read."""
+    folder = p.parent.resolve()
+    total = model_bytes
+    for location in sorted({r.location or "" for r in refs}):
+        tensor = next(r.tensor for r in refs if (r.location or "") == location)
+        where = f"tensor {tensor!r} keeps its data in {location!r}"
+        if not location:
+            raise ModelError(f"{p}: tensor {tensor!r} has external data without a location")
+        parts = location.replace("\\", "/").split("/")
+        if location.startswith(("/", "\\")) or PureWindowsPath(location).drive or ".." in parts or "\0" in location:
+            raise ModelError(f"{p}: {where}, outside the model's folder; refused (external data must sit beside the model)")
+        target = (folder / location).resolve()
+        if not target.is_relative_to(folder):
+            raise ModelError(f"{p}: {where}, a link leading outside the model's folder; refused")
+        if not target.is_file():
+            raise ModelError(f"{p}: {where}, which is missing")
+        total += target.stat().st_size
+    if total > MAX_MODEL_BYTES:
+        raise ModelError(f"{p}: {total} bytes with its external data is too large for an edge-digit model")
 
 
 def check_graph(session: ort.InferenceSession, contract: Contract, p: Path) -> None:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from .batch import FileResult
+
+if TYPE_CHECKING:
+    from .reader import ReadResult
 
 FORMATS = ("table", "jsonl", "csv")
 
@@ -16,13 +19,18 @@ def _top_text(res: FileResult) -> str:
     return " ".join(f"{k}:{p:.3f}" for k, p in res.prediction.top)
 
 
+# a file name may hold a newline or an escape sequence: the table stays one line per image
+_CONTROL = {i: f"\\x{i:02x}" for i in (*range(32), 127)}
+
+
 def table_line(res: FileResult) -> str:
+    path = res.path.translate(_CONTROL)
     if res.error is not None:
-        return f"{res.path}  ERROR  {res.error}"
+        return f"{path}  ERROR  {res.error.translate(_CONTROL)}"
     p = res.prediction
     label = "-" if p.label is None else str(p.label)
     note = f"  ({p.reason})" if p.reason else ""
-    return f"{res.path}  {label}  {p.confidence:.3f}  [{_top_text(res)}]{note}"
+    return f"{path}  {label}  {p.confidence:.3f}  [{_top_text(res)}]{note}"
 
 
 def jsonl_line(res: FileResult) -> str:
@@ -52,3 +60,46 @@ def formatter(fmt: str) -> tuple[str | None, Callable[[FileResult], str]]:
         csv.writer(buf, lineterminator="").writerow(CSV_HEADER)
         return buf.getvalue(), csv_line
     return None, table_line
+
+
+# -- readings of numbers (edge-digit read) ----------------------------------------------------
+READ_CSV_HEADER = ["path", "number", "labels", "confidences", "boxes", "reason", "error"]
+
+
+def read_table_line(res: ReadResult) -> str:
+    path = res.path.translate(_CONTROL)
+    if res.error is not None:
+        return f"{path}  ERROR  {res.error.translate(_CONTROL)}"
+    r = res.reading
+    digits = " ".join(f"{'?' if d.label is None else d.label}:{d.confidence:.3f}@{d.box.x},{d.box.y},{d.box.w},{d.box.h}"
+                      for d in r.digits)
+    note = f"  ({r.reason})" if r.reason else ""
+    return f"{path}  {r.number or '-'}  [{digits}]{note}"
+
+
+def read_jsonl_line(res: ReadResult) -> str:
+    return json.dumps(res.to_dict(), ensure_ascii=False)
+
+
+def read_csv_line(res: ReadResult) -> str:
+    buf = io.StringIO()
+    if res.error is not None:
+        row = [res.path, "", "", "", "", "", res.error]
+    else:
+        r = res.reading
+        row = [res.path, r.number, " ".join("" if d.label is None else str(d.label) for d in r.digits),
+               " ".join(f"{d.confidence:.6f}" for d in r.digits),
+               ";".join(" ".join(map(str, d.box.as_list())) for d in r.digits), r.reason or "", ""]
+    csv.writer(buf, lineterminator="").writerow(row)
+    return buf.getvalue()
+
+
+def read_formatter(fmt: str) -> tuple[str | None, Callable[[ReadResult], str]]:
+    """(header line or None, per-result line function) for readings of numbers."""
+    if fmt == "jsonl":
+        return None, read_jsonl_line
+    if fmt == "csv":
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="").writerow(READ_CSV_HEADER)
+        return buf.getvalue(), read_csv_line
+    return None, read_table_line

@@ -71,3 +71,14 @@ def test_help_explains_commands():
     assert res.returncode == 0
     for command in ("classify", "train", "export", "info"):
         assert command in res.stdout
+
+
+def test_recursive_glob_names_each_file_once(tmp_path):
+    import shutil
+
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    shutil.copy(REPO / "samples/mnist/digit-1.png", tmp_path / "a")
+    shutil.copy(REPO / "samples/mnist/digit-2.png", tmp_path / "a" / "b")
+    res = run_cli("classify", str(tmp_path / "**"), "-f", "jsonl")
+    assert res.returncode == 0, res.stderr
+    assert sorted(json.loads(line)["label"] for line in res.stdout.splitlines()) == [1, 2]

@@ -27,6 +27,7 @@ from . import data as data_sources
 from .augment import augmented_inputs
 
 CONTRACT_MEMBER = "edge_digit_contract.json"  # stored inside the .keras zip beside Keras' own files
+MAX_CONTRACT_BYTES = 1024 * 1024
 
 
 @dataclass
@@ -34,9 +35,9 @@ class TrainConfig:
     data: str | None = None
     out: str = "model.keras"
     seed: int = 0
-    epochs: int = 15
+    epochs: int = 20
     batch_size: int = 128
-    width: str = "base"
+    width: str = "wide"
     augment_copies: int = 2  # rendered photo/scan-like copies of each training digit
     val_size: int = 5000
     learning_rate: float = 3e-3
@@ -158,18 +159,24 @@ def save_model(model, contract: Contract, out: str | os.PathLike) -> None:
 
 def read_contract(path: str | os.PathLike) -> Contract:
     """The contract stored inside a .keras file by ``save_model`` (no TensorFlow needed)."""
-    from ..runtime.errors import ModelError
+    from ..runtime.errors import ContractError, ModelError
 
     p = Path(path)
     if not p.is_file():
         raise ModelError(f"{p}: no such Keras model file")
     try:
         with zipfile.ZipFile(p) as z:
+            if z.getinfo(CONTRACT_MEMBER).file_size > MAX_CONTRACT_BYTES:  # a zip bomb, not a contract
+                raise ContractError(f"{p}: edge-digit contract inside is implausibly large")
             return Contract.from_json(z.read(CONTRACT_MEMBER).decode())
     except KeyError:
         raise ModelError(f"{p}: no edge-digit contract inside (train it with 'edge-digit train')") from None
     except zipfile.BadZipFile:
         raise ModelError(f"{p}: not a .keras model file") from None
+    except UnicodeDecodeError:
+        raise ContractError(f"{p}: edge-digit contract inside is not UTF-8 text") from None
+    except ContractError as exc:
+        raise ContractError(exc if str(exc).startswith(f"{p}: ") else f"{p}: {exc}") from None
 
 
 def load_model(path: str | os.PathLike):
