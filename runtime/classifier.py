@@ -14,7 +14,7 @@ from typing import Iterable, Sequence, Union
 import numpy as np
 
 from .decode import as_picture, read_image
-from .errors import ImageError
+from .errors import ImageError, ModelError
 from .model_file import load_session, shipped_model
 from .preprocess import normalize, to_gray, to_model_input
 
@@ -89,8 +89,15 @@ class Classifier:
         """uint8 [N, H, W] model inputs -> probabilities [N, labels]."""
         x = to_model_input(digits, self.contract)
         name_in, name_out = self.contract.input_name, self.contract.output_name
-        parts = [self.session.run([name_out], {name_in: x[i : i + self.batch_size]})[0] for i in range(0, len(x), self.batch_size)]
-        return np.concatenate(parts) if parts else np.zeros((0, len(self._labels)), np.float32)
+        try:
+            parts = [self.session.run([name_out], {name_in: x[i : i + self.batch_size]})[0] for i in range(0, len(x), self.batch_size)]
+        except Exception as exc:  # onnxruntime raises several private exception types
+            first = " ".join(str(exc).split())[:200] or type(exc).__name__
+            raise ModelError(f"{self.model_path}: inference failed ({first})") from None
+        probs = np.concatenate(parts) if parts else np.zeros((0, len(self._labels)), np.float32)
+        if probs.shape != (len(x), len(self._labels)) or not np.isfinite(probs).all():
+            raise ModelError(f"{self.model_path}: the model's output is not finite probabilities of shape [N, {len(self._labels)}]")
+        return probs
 
     def decide(self, probs: np.ndarray) -> list[Prediction]:
         """Probabilities -> predictions, applying the confidence threshold."""

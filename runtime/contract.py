@@ -15,7 +15,7 @@ from .errors import ContractError
 CONTRACT_KEY = "edge_digit.contract"
 SCHEMA_VERSION = 1
 # Names of preprocessing algorithms this runtime implements (see preprocess.py).
-KNOWN_PREPROCESS = ("ink-fit-v1",)
+KNOWN_PREPROCESS = ("ink-fit-v2",)
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Contract:
     layout: str = "NHWC"  # float32 [batch, height, width, 1]
     polarity: str = "white_on_black"  # ink is bright, background is 0
     scale: float = 1.0 / 255.0  # uint8 pixel -> model input
-    preprocess: str = "ink-fit-v1"
+    preprocess: str = "ink-fit-v2"
     labels: tuple[str, ...] = tuple(str(d) for d in range(10))
     precision: str = "fp32"
     schema_version: int = SCHEMA_VERSION

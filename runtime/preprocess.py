@@ -1,13 +1,16 @@
 """The one preprocessing implementation, shared by training, export calibration and runtime.
 
-Algorithm ``ink-fit-v1`` turns any picture of a digit into what an MNIST-style model
+Algorithm ``ink-fit-v2`` turns any picture of a digit into what an MNIST-style model
 expects (white ink on black, the digit fitted into a ``box`` x ``box`` square and
 centred by centre of mass in ``input_size``):
 
 1. ``to_gray``      any array (gray, BGR, BGRA, 16-bit, float) -> uint8 gray;
-2. ``find_ink``     polarity, background flattening, Otsu threshold, connected components
-                    -> where the ink is; ``Ink.layer`` lifts a crop as ink bright on paper ~0;
-3. ``fit_digit``    contrast stretch, crop to the ink, aspect-preserving fit, centring.
+2. ``find_ink``     polarity (border, median or stroke details), paper flattening (one level,
+                    a quadratic, or a local opening under cast shadows), threshold (Otsu, or a
+                    noise floor for sparse hairlines), connected components -> where the ink
+                    is; ``Ink.layer`` lifts a crop as ink bright on paper ~0;
+3. ``fit_digit``    contrast stretch, crop to the ink, aspect-preserving fit, centring by
+                    centre of mass; hairlines widened to an MNIST-like stroke.
 
 An MNIST digit passes through nearly unchanged (it already is white on black and
 centred), which is why training runs every image through the same code.
@@ -15,6 +18,8 @@ centred), which is why training runs every image through the same code.
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -24,12 +29,26 @@ from .contract import Contract
 
 STATS_SIDE = 64  # polarity and background are estimated on a copy at most this large
 WORK_SIDE = 256  # ink is located on a copy at most this large (photos stay fast)
+SMALL_PICTURE = 64 * 64  # pictures up to this many pixels take cheaper paths (same results)
 MIN_CONTRAST = 40  # spread of the (near-)extreme pixel values below this: a blank picture
 MIN_INK_LEVEL = 24  # Otsu threshold on the flattened layer below this: only noise
+# polarity (see _dark_ink): how near an end of the range (0: mid-range, 1: at an end) a level must be
+SURE_BORDER = 0.8  # ... for the border's median to name the paper on its own
+SURE_MEDIAN = 0.5  # ... for the border's median, if the border is even, or else the picture's median
+EVEN_BORDER = 0.25  # an even border: its quartiles this close, as a share of the range
+DETAIL_BLUR = 0.05  # blur (share of the picture) whose residual are the details that give stroke polarity
+EVEN_PAPER = 4.0  # paper whose levels spread less (std) is one level
+PAPER_RESIDUAL = 6.0  # paper this far (robust std) from the best quadratic: lighting with edges
+MAX_STROKE = 0.12  # ... or ink left by the quadratic holds a disc wider than this share of the picture
+LOCAL_KERNEL = 0.15  # ... then paper is seen through strokes narrower than this share of the picture
+NOISE_Z = 6.0  # sparse ink must stand this many noise deviations above the paper
+MIN_STROKE_WORK = 5  # ... and span this many work pixels (noise clusters are smaller)
 KEEP_FRACTION = 0.04  # components smaller than this share of the largest are noise
+THIN_STROKE = 0.55  # fitted digits whose lit pixels average less ink than this are hairlines
 MNIST_INK_MEAN = 219.0  # mean of MNIST pixels above their Otsu threshold (stroke brightness)
 
 _KERNEL3 = np.ones((3, 3), np.uint8)
+_CROSS3 = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
 
 
 @dataclass(frozen=True)
@@ -79,14 +98,17 @@ def to_gray(image: np.ndarray, *, rgb: bool = False) -> np.ndarray:
 
 
 def _shrink(img: np.ndarray, side: int) -> tuple[np.ndarray, float]:
-    """A copy whose longer side is at most ``side``, and the factor back to ``img``'s scale."""
+    """A copy whose longer side is at most ``side``, and the factor back to ``img``'s scale.
+    The factor is a whole number: area averaging over whole k x k blocks is OpenCV's fast path
+    (the last few rows and columns that do not fill a block are left out)."""
     h, w = img.shape
     longer = max(h, w)
     if longer <= side:
         return img, 1.0
-    f = longer / side
-    size = (max(1, round(w / f)), max(1, round(h / f)))
-    return cv2.resize(img, size, interpolation=cv2.INTER_AREA), f
+    k = -(-longer // side)
+    if h < k or w < k:  # a sliver: no whole block across it
+        return cv2.resize(img, (max(1, w // k), max(1, h // k)), interpolation=cv2.INTER_AREA), float(k)
+    return cv2.resize(img[: h - h % k, : w - w % k], (w // k, h // k), interpolation=cv2.INTER_AREA), float(k)
 
 
 @dataclass(frozen=True)
@@ -109,7 +131,7 @@ class Ink:
         if self.dark_ink:
             crop = cv2.bitwise_not(crop)
         if isinstance(self.paper, int):
-            out = cv2.subtract(crop, self.paper)
+            out = cv2.subtract(crop, self.paper) if self.paper else crop
         else:
             out = cv2.subtract(crop, self._at_full_scale(self.paper, box, cv2.INTER_LINEAR))
         if only is not None:
@@ -161,64 +183,201 @@ def find_ink(gray: np.ndarray, keep_fraction: float = KEEP_FRACTION) -> Ink | No
 
     Everything here runs on a working copy of at most WORK_SIDE pixels, so a large photo costs
     little; only the crops later lifted by ``Ink.layer`` are touched at full resolution.
-    Polarity: the paper is the bulk of the picture, so the median sits on the paper's side of
-    the range between the (near-)extreme values. Illumination: a quadratic surface fitted to the
-    paper pixels (not the ink) is subtracted, which removes the shadows and gradients of phone
-    photos whatever the stroke width, since no filter kernel has to be wider than a stroke.
+    Polarity: see ``_dark_ink`` (the border, else the median, else the strokes' details).
+    Illumination: see ``_paper_level``: a quadratic surface fitted to the paper pixels (not the
+    ink) removes gradients and vignetting whatever the stroke width, since no filter kernel has
+    to be wider than a stroke; only lighting no quadratic follows (a cast shadow's edge) is
+    seen through a local opening. Threshold: Otsu, unless the ink is too sparse for it (a fine
+    pen on a large page), then a noise floor.
     """
+    if min(gray.shape) < 2:  # a one-pixel line holds no digit (and OpenCV reads a 1-column array of <= 4 rows as a scalar)
+        return None
     work, f = _shrink(gray, WORK_SIDE)
-    cdf = np.cumsum(np.bincount(work.ravel(), minlength=256))
-    n = int(cdf[-1])
-    k = n // 2000 + 1  # a few pixels in from either extreme: robust to specks, yet a thin small digit counts
-    lo, med, hi = (int(v) for v in np.searchsorted(cdf, (k, n // 2 + 1, n - k + 1)))
+    lo, med, hi = _levels(work)
     if hi - lo < MIN_CONTRAST:
         return None
-    dark_ink = med - lo > hi - med
+    dark_ink, med, clean_border = _dark_ink(work, lo, med, hi)
     if dark_ink:  # paper is bright: flip to MNIST polarity
         work = cv2.bitwise_not(work)
         lo, med, hi = 255 - hi, 255 - med, 255 - lo
-    paper = _paper_level(work, med, hi)
-    flat = cv2.subtract(work, paper)
+    if clean_border and work.size <= SMALL_PICTURE:
+        paper = med  # a small picture framed by one exact level (MNIST, a clean crop): that is the paper
+    else:
+        paper = _paper_level(work, med, hi)
+    flat = work if isinstance(paper, int) and paper == 0 else cv2.subtract(work, paper)
     level, mask = cv2.threshold(flat, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    if level < MIN_INK_LEVEL:
-        return None
+    sparse = level < MIN_INK_LEVEL and cv2.mean(flat, mask)[0] < 2 * MIN_INK_LEVEL
+    if sparse:
+        # No clear ink class above Otsu's split. (A two-level picture, a binarised scan, also gets
+        # a low level, but bright ink above it.) Either the paper left a broad tail (the edge of
+        # a shadow) that hides a clear ink class further up, or the ink is too sparse for Otsu (a
+        # fine pen on a large page) and it split the noise: keep what stands well clear of it.
+        hist = cv2.calcHist([flat], [0], None, [256], (0, 256)).ravel()
+        upper, upper_mean = _otsu_above(hist, int(level) + 1)
+        if upper >= MIN_INK_LEVEL and upper_mean >= 2 * MIN_INK_LEVEL:
+            level, sparse = upper, False
+        else:
+            level = _noise_floor(hist)
+        _, mask = cv2.threshold(flat, level, 255, cv2.THRESH_BINARY)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if count <= 1:
         return None
-    stats = stats[1:]
-    areas = stats[:, cv2.CC_STAT_AREA]
-    keep = np.flatnonzero(areas >= max(2, keep_fraction * areas.max()))
-    keep = keep[np.argsort(-areas[keep], kind="stable")]
+    if count <= 64:  # the usual few blobs: plain Python is cheaper than numpy calls
+        rows = stats[1:].tolist()
+        floor = max(2, keep_fraction * max(r[4] for r in rows))
+        kept = [(i, r) for i, r in enumerate(rows) if r[4] >= floor]
+    else:  # a noisy picture: many specks
+        areas = stats[1:, cv2.CC_STAT_AREA]
+        keep = np.flatnonzero(areas >= max(2, keep_fraction * areas.max())).tolist()
+        kept = list(zip(keep, stats[1:][keep].tolist()))
+    if not kept:  # only single-pixel specks
+        return None
+    if sparse:
+        # Faint ink found over the noise floor: strokes long enough for a digit, clear of the
+        # picture's edge (where vignetting and paper edges leave what the flattening misses)
+        wh, ww = work.shape
+        kept = [(i, r) for i, r in kept if max(r[2], r[3]) >= MIN_STROKE_WORK
+                and r[0] > 0 and r[1] > 0 and r[0] + r[2] < ww and r[1] + r[3] < wh]
+        if not kept:
+            return None
+    kept.sort(key=lambda ir: -ir[1][4])  # largest first (a stable sort: ties keep label order)
     # back to full resolution with a one-work-pixel margin (area resampling blurs edges)
     h, w = gray.shape
-    x0 = np.maximum(0, ((stats[keep, 0] - 1) * f).astype(int))
-    y0 = np.maximum(0, ((stats[keep, 1] - 1) * f).astype(int))
-    x1 = np.minimum(w, np.ceil((stats[keep, 0] + stats[keep, 2] + 1) * f).astype(int))
-    y1 = np.minimum(h, np.ceil((stats[keep, 1] + stats[keep, 3] + 1) * f).astype(int))
-    boxes = [Box(int(a), int(b), int(c - a), int(d - b)) for a, b, c, d in zip(x0, y0, x1, y1)]
-    return Ink(gray, dark_ink, paper, f, boxes, labels, tuple(int(i) + 1 for i in keep))
+    boxes = []
+    for _, (x, y, bw, bh, _) in kept:
+        x0, y0 = max(0, int((x - 1) * f)), max(0, int((y - 1) * f))
+        x1, y1 = min(w, math.ceil((x + bw + 1) * f)), min(h, math.ceil((y + bh + 1) * f))
+        boxes.append(Box(x0, y0, x1 - x0, y1 - y0))
+    return Ink(gray, dark_ink, paper, f, boxes, labels, tuple(i + 1 for i, _ in kept))
+
+
+def _levels(work: np.ndarray) -> tuple[int, int, int]:
+    """The (near-)lowest, median and (near-)highest level: a few pixels in from either extreme,
+    robust to specks, yet a thin small digit counts."""
+    n = work.size
+    k = n // 2000 + 1
+    if n <= SMALL_PICTURE:  # a partial sort is cheaper here, and gives the same levels
+        v = np.partition(work.ravel(), (k - 1, n // 2, n - k))
+        return int(v[k - 1]), int(v[n // 2]), int(v[n - k])
+    # float32 counts are exact here (a work copy has at most WORK_SIDE**2 pixels)
+    cdf = cv2.calcHist([work], [0], None, [256], (0, 256)).ravel().cumsum()
+    lo, med, hi = np.searchsorted(cdf, (k, n // 2 + 1, n - k + 1)).tolist()
+    return lo, med, hi
+
+
+def _dark_ink(work: np.ndarray, lo: int, med: int, hi: int) -> tuple[bool, int, bool]:
+    """Is the ink darker than the paper, a typical paper level, and is the border one exact
+    level? ``lo``, ``med``, ``hi``: the picture's (near-)extreme and median levels. Three
+    witnesses, the first that is sure answers:
+
+    1. the border: paper surrounds a digit, even one stretched to fill its box, whose ink can be
+       most of the picture (then the median is ink);
+    2. the median: paper is most of a picture, so the median sits on the paper's side;
+    3. the strokes: when lighting spans the range (a shadow across the page), the median is
+       mid-range and the border may be in shadow; strokes are then the one-sided details.
+    """
+    span = hi - lo
+    h, w = work.shape
+    edge = np.concatenate((work[0], work[h - 1], work[1 : h - 1, 0], work[1 : h - 1, w - 1]))
+    n = len(edge)
+    q1, bm, q3 = np.partition(edge, (n // 4, n // 2, 3 * n // 4))[[n // 4, n // 2, 3 * n // 4]].tolist()
+    sure = abs((bm - lo) - (hi - bm)) / span
+    if sure >= SURE_BORDER or (sure >= SURE_MEDIAN and q3 - q1 < EVEN_BORDER * span):
+        return bm - lo > hi - bm, bm, q1 == q3
+    if abs((med - lo) - (hi - med)) >= SURE_MEDIAN * span:
+        return med - lo > hi - med, med, False
+    return _dark_strokes(work), med, False
+
+
+def _dark_strokes(work: np.ndarray) -> bool:
+    """Polarity from strokes: do the picture's details (what a blur over a few stroke widths does
+    not explain) reach further below their surroundings or above? Strokes are one-sided details;
+    shadows, gradients and noise are about as much above as below."""
+    small, _ = _shrink(work, STATS_SIDE)
+    blur = cv2.GaussianBlur(small, (0, 0), DETAIL_BLUR * max(small.shape))
+    detail = small.astype(np.float32) - blur.astype(np.float32)
+    k = max(1, detail.size // 300)  # the tails: strokes, however sparse, outweigh noise there
+    tails = np.partition(detail.ravel(), (k, detail.size - 1 - k))
+    return -float(tails[k]) > float(tails[detail.size - 1 - k])
+
+
+def _otsu_above(hist: np.ndarray, start: int) -> tuple[int, float]:
+    """Otsu's split of the levels from ``start`` up (of a 256-bin histogram), and the mean
+    level of the upper class."""
+    h = hist[start:].astype(np.float64)
+    if h.sum() <= 0 or len(h) < 2:
+        return 255, 0.0
+    levels = np.arange(start, 256, dtype=np.float64)
+    w0, m0 = np.cumsum(h), np.cumsum(h * levels)
+    w1, m1 = w0[-1] - w0, m0[-1] - m0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = w0 * w1 * (m0 / w0 - m1 / w1) ** 2
+    between[~np.isfinite(between)] = -1
+    i = int(np.argmax(between))
+    return start + i, float(m1[i] / w1[i]) if w1[i] > 0 else 0.0
+
+
+def _noise_floor(hist: np.ndarray) -> int:
+    """A level that paper noise rarely reaches in a flattened layer (its 256-bin histogram)
+    where ink is sparse: the median plus NOISE_Z robust standard deviations (the 84th
+    percentile less the median)."""
+    cdf = np.cumsum(hist)
+    p50, p84 = np.searchsorted(cdf, (cdf[-1] * 0.5, cdf[-1] * 0.84)).tolist()
+    return int(max(MIN_INK_LEVEL, p50 + NOISE_Z * max(p84 - p50, 1)))
+
+
+@functools.lru_cache(maxsize=32)
+def _quadratic_basis(h: int, w: int) -> np.ndarray:
+    """float64 [h * w, 6]: 1, u, v, u*u, u*v, v*v on a grid spanning [-1, 1] both ways."""
+    u, v = np.meshgrid(np.linspace(-1, 1, w), np.linspace(-1, 1, h))
+    basis = np.stack([np.ones_like(u), u, v, u * u, u * v, v * v], axis=-1).reshape(-1, 6)
+    basis.flags.writeable = False  # shared between calls
+    return basis
 
 
 def _paper_level(work: np.ndarray, med: int, hi: int) -> np.ndarray | int:
-    """Paper brightness of an (ink-bright) working copy: one level when the paper is even,
-    else a least-squares quadratic through the paper pixels, rendered at the working size."""
+    """Paper brightness of an (ink-bright) working copy: one level when the paper is even, else
+    a least-squares quadratic through the paper pixels (gradients, vignetting), else, when the
+    paper strays from every quadratic (a cast shadow's edge), the paper seen locally; rendered
+    at the working size. ``med``: a typical paper level."""
     small, _ = _shrink(work, STATS_SIDE)
     _, paper = cv2.threshold(small, med + (hi - med) // 2, 255, cv2.THRESH_BINARY_INV)
     paper = cv2.erode(paper, _KERNEL3)  # stay clear of stroke edges
     if cv2.countNonZero(paper) < 16:
         return med
     mean, std = cv2.meanStdDev(small, mask=paper)
-    if std[0, 0] < 4.0:
-        return int(round(mean[0, 0]))
+    if std[0, 0] < EVEN_PAPER:
+        return round(float(mean[0, 0]))
+    # Further from the strokes: blurred stroke edges (a blown-up scan) pass for paper next to them.
+    far = cv2.erode(paper, _KERNEL3, iterations=2)
+    if cv2.countNonZero(far) >= 16:
+        mean, std = cv2.meanStdDev(small, mask=far)
+        if std[0, 0] < EVEN_PAPER:
+            return round(float(mean[0, 0]))
+        paper = far
     sh, sw = small.shape
-    ys, xs = np.nonzero(paper)
-    u = xs * (2.0 / max(sw - 1, 1)) - 1.0
-    v = ys * (2.0 / max(sh - 1, 1)) - 1.0
-    design = np.stack([np.ones_like(u), u, v, u * u, u * v, v * v], axis=1)
-    coef, *_ = np.linalg.lstsq(design, small[ys, xs].astype(np.float64), rcond=None)
-    gu, gv = np.meshgrid(np.linspace(-1, 1, sw), np.linspace(-1, 1, sh))
-    surface = coef[0] + coef[1] * gu + coef[2] * gv + coef[3] * gu * gu + coef[4] * gu * gv + coef[5] * gv * gv
-    surface = np.clip(surface, 0, 255).astype(np.uint8)
+    basis = _quadratic_basis(sh, sw)
+    at = np.flatnonzero(paper)
+    design, values = basis[at], small.ravel()[at].astype(np.float64)
+    # normal equations through OpenCV: numpy's lstsq calls a threaded BLAS that can take
+    # milliseconds on a busy machine for this 6-unknown fit
+    _, coef = cv2.solve(design, values[:, None], flags=cv2.DECOMP_CHOLESKY | cv2.DECOMP_NORMAL)
+    residual = np.abs(values - design @ coef[:, 0])
+    surface = None
+    if 1.4826 * float(np.partition(residual, len(residual) // 2)[len(residual) // 2]) <= PAPER_RESIDUAL:
+        surface = np.clip(basis @ coef[:, 0], 0, 255).astype(np.uint8).reshape(sh, sw)
+        # What the quadratic leaves must be strokes. A region far wider than any stroke is lighting
+        # it missed: a shadow over much of the page, which the paper threshold took for ink.
+        _, left = cv2.threshold(cv2.subtract(small, surface), 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+        if cv2.distanceTransform(left, cv2.DIST_L2, 3).max() > MAX_STROKE * max(sh, sw):
+            surface = None
+    if surface is None:
+        # Lighting no quadratic follows (a shadow's edge moves whole regions): an opening removes
+        # every stroke narrower than its kernel and keeps the shadows' edges. Only here, because a
+        # marker stroke wider than the kernel would be taken for paper.
+        side = int(LOCAL_KERNEL * max(sh, sw)) | 1
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
+        surface = cv2.morphologyEx(small, cv2.MORPH_OPEN, kernel, borderType=cv2.BORDER_REPLICATE)
     return cv2.resize(surface, (work.shape[1], work.shape[0]), interpolation=cv2.INTER_LINEAR)
 
 
@@ -255,6 +414,11 @@ def fit_digit(crop: np.ndarray, contract: Contract) -> np.ndarray | None:
     oy = min(max(round(out_h / 2 - m["m01"] / m["m00"]), 0), out_h - nh)
     out = np.zeros((out_h, out_w), np.uint8)
     out[oy : oy + nh, ox : ox + nw] = img
+    # A hairline (a fine pen on a large digit) comes out of the fit as faint one-pixel lines:
+    # no MNIST digit is that thin (their lit pixels average above 0.67 of full ink; these ~0.5).
+    # Widen it by a pixel, as thin as MNIST's thinnest.
+    if m["m00"] < THIN_STROKE * 255 * np.count_nonzero(img > 40):
+        out = cv2.dilate(out, _CROSS3)
     return out
 
 

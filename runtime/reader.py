@@ -28,7 +28,14 @@ from .segment import READ_KEEP_FRACTION, Segment, find_digits
 
 NO_DIGIT = "no digit found"  # ink, but only specks too small to be digits
 UNSURE_MARK = "?"  # stands in the number string for a digit the model is unsure of
-KEEP_WHOLE_ABOVE = 0.8  # a wide blob read as one digit at least this confidently is not cut
+# cutting a wide blob into touching digits (see choose_cut)
+# (calibrated on MNIST *training* digits: wide single digits against touching pairs)
+CUT_PARTS_SURE = 0.98  # every part must read at least this surely
+KEEP_WHOLE_SURE = 0.99  # ... and the whole less surely than this
+WIDE_FOR_ONE = 1.8  # ... unless the blob is this many writing heights wide (few single digits are)
+# joining neighbours into one digit (a digit broken in two): the join must read this surely ...
+JOIN_SURE = 0.95
+PIECE_UNSURE = 0.9  # ... and one of the pieces less surely than this
 
 
 @dataclass(frozen=True)
@@ -63,14 +70,16 @@ class Reading:
         return out
 
 
-def choose_cut(whole: Prediction | None, parts: list[Prediction]) -> bool:
-    """Read a wide blob as touching digits rather than one? Yes when it is too wide for one digit
-    (``whole`` None), or when the model is unsure of it as one digit and surer of every part."""
+def choose_cut(whole: Prediction | None, parts: list[Prediction], width: float) -> bool:
+    """Read a wide blob as touching digits rather than one? Always when it is too wide for one
+    digit (``whole`` None). Otherwise only when every part reads surely and the whole does not,
+    or the blob is wider than single digits come: the model reads touching pairs as one digit
+    surprisingly surely, and a cut through one wide digit can read surely as two."""
     if whole is None:
         return True
-    if not parts or whole.confidence >= KEEP_WHOLE_ABOVE:
+    if not parts or min(p.confidence for p in parts) < CUT_PARTS_SURE:
         return False
-    return min(p.confidence for p in parts) > whole.confidence
+    return whole.confidence < KEEP_WHOLE_SURE or width >= WIDE_FOR_ONE
 
 
 def read_gray(classifier: Classifier, gray: np.ndarray) -> Reading:
@@ -79,30 +88,40 @@ def read_gray(classifier: Classifier, gray: np.ndarray) -> Reading:
     if ink is None:
         return Reading("", [], NO_INK)
     # every candidate reading of every slot goes into one batch
-    contract = classifier.contract
     segments: list[Segment] = []
-    plan: list[tuple[int | None, list[int]]] = []  # per slot: index of the whole, indices of the parts
-    for slot in find_digits(ink):
-        whole = None
-        if not slot.must_cut:
-            whole = len(segments)
-            segments.append(slot.whole)
-        parts = list(range(len(segments), len(segments) + len(slot.parts)))
-        segments.extend(slot.parts)
-        plan.append((whole, parts))
-    prepared = [fit_digit(ink.layer(s.box, s.ids), contract) for s in segments]
+
+    def add(*segs: Segment) -> list[int]:
+        segments.extend(segs)
+        return list(range(len(segments) - len(segs), len(segments)))
+
+    slots = find_digits(ink)
+    wholes = [None if s.must_cut else add(s.whole)[0] for s in slots]
+    cuttings = [[add(*cut) for cut in s.cuts] for s in slots]
+    joins = [add(s.join_next)[0] if s.join_next is not None else None for s in slots]
+    prepared = [fit_digit(ink.layer(s.box, s.ids), classifier.contract) for s in segments]
     preds = classifier.predict_prepared(prepared)
-    chosen: list[int] = []
-    for whole, parts in plan:
-        found = [i for i in parts if prepared[i] is not None]
-        if whole is not None and prepared[whole] is None:
-            whole_pred = None if found else Prediction(None, 0.0, [], NO_INK)
+    conf = [p.confidence if d is not None else -1.0 for p, d in zip(preds, prepared)]
+
+    readings: list[list[int]] = []  # per slot: the segments it is read as
+    for slot, whole, cuts in zip(slots, wholes, cuttings):
+        usable = [c for c in cuts if min(conf[i] for i in c) >= 0]
+        best = max(usable, key=lambda c: min(conf[i] for i in c), default=[])
+        has_whole = whole is not None and conf[whole] >= 0
+        if choose_cut(preds[whole] if has_whole else None, [preds[i] for i in best], slot.width):
+            readings.append(best)
         else:
-            whole_pred = preds[whole] if whole is not None else None
-        if choose_cut(whole_pred, [preds[i] for i in found]):
-            chosen.extend(found)
-        elif whole is not None and prepared[whole] is not None:
-            chosen.append(whole)
+            readings.append([whole] if has_whole else [])
+    chosen: list[int] = []
+    i = 0
+    while i < len(slots):  # a digit broken in two reads surely whole and unsurely in pieces
+        j = joins[i]
+        if (j is not None and conf[j] >= JOIN_SURE and len(readings[i]) == 1 and len(readings[i + 1]) == 1
+                and min(conf[readings[i][0]], conf[readings[i + 1][0]]) < PIECE_UNSURE):
+            chosen.append(j)
+            i += 2
+            continue
+        chosen.extend(readings[i])
+        i += 1
     if not chosen:
         return Reading("", [], NO_DIGIT)
     digits = [DigitReading(preds[i].label, preds[i].confidence, segments[i].box, preds[i].reason) for i in chosen]

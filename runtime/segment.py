@@ -7,13 +7,17 @@ the height of the writing, so they hold at any resolution:
 
 1. pieces that overlap strongly in x and sit close in y are one digit (broken strokes);
 2. what is left much smaller than the writing is noise (specks, dust, a full stop);
-3. a segment wider than a digit is cut where the column profile of its ink is lowest; unless
-   it is far too wide for one digit, the classifier then says which reading it is surer of.
+   a short piece beside a digit (a bar drawn off to the side, a broken-off tail) joins it;
+3. a segment wider than a digit is cut where the column profile of its ink is lowest (a few
+   candidate cuts); unless it is far too wide for one digit, the classifier then decides
+   whether to read it whole or cut (reader.choose_cut);
+4. two close neighbours that together are no wider than a digit may be one digit broken in
+   two: offered to the reader, which joins them when the join reads surely and a piece not.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -25,13 +29,20 @@ MERGE_OVERLAP = 0.5  # x-overlap, as a share of the narrower piece, that makes t
 MERGE_GAP = 0.3  # largest vertical gap between pieces of one digit, in writing heights
 MERGE_MAX_HEIGHT = 1.35  # a merged digit may not be taller than this many writing heights
 NOISE_SIDE = 0.3  # a segment whose longer side is below this many writing heights is noise
+MIN_DIGIT_PX = 8  # ... or whose ink spans fewer pixels: no digit is legible that small (a dot, a speck)
+FRAGMENT_HEIGHT = 0.5  # a piece shorter than this many writing heights is part of a digit ...
+FRAGMENT_GAP = 0.3  # ... the nearest one, if no further than this (in writing heights) ...
+FRAGMENT_WIDTH = 1.4  # ... and together no wider than this
+JOIN_GAP = 0.25  # neighbours this close (in writing heights) ...
+JOIN_WIDTH = 1.1  # ... and together no wider than this may be one digit: the classifier decides
 # Width of a segment in writing heights (or its own height, if taller). Single digits are
 # narrower than tall (99 % of MNIST below 1.43 w/h, and the wide ones are the flat, short ones),
 # two touching digits are about 1.3 or more.
 MAYBE_PAIR = 1.15  # wider than this: maybe touching digits, the classifier's confidence decides
-SURELY_PAIR = 1.75  # wider than this: touching digits, always cut
+SURELY_PAIR = 2.2  # wider than this: touching digits, always cut (a wide 5 or 2 can reach 1.9)
 DIGIT_WIDTH = 0.75  # width of one digit in writing heights, to count the digits in a wide blob
 MAX_SPLIT = 6  # never cut one blob into more pieces than this
+PAIR_CUTS = 3  # candidate cuts of a blob into two digits, for the classifier to choose from
 
 
 @dataclass(frozen=True)
@@ -81,6 +92,34 @@ def merge_pieces(segments: list[Segment], height: float) -> list[Segment]:
     return segs
 
 
+def _gap(a: Box, b: Box) -> int:
+    """Distance between two boxes along the axis where they are furthest apart (0 if they overlap)."""
+    return max(_y_gap(a, b), max(a.x, b.x) - min(a.x + a.w, b.x + b.w), 0)
+
+
+def merge_fragments(segments: list[Segment], height: float) -> list[Segment]:
+    """Join each fragment (a piece much shorter than the writing: a bar drawn apart and off to
+    the side, a tail, a broken-off curve) to the nearest full-height segment, when it is close
+    and together they stay one digit wide."""
+    segs = list(segments)
+    while True:
+        frags = [i for i, s in enumerate(segs) if s.box.h < FRAGMENT_HEIGHT * height]
+        bodies = [i for i in range(len(segs)) if i not in frags]
+        best = None
+        for i in frags:
+            for j in bodies:
+                gap = _gap(segs[i].box, segs[j].box)
+                box = union([segs[i].box, segs[j].box])
+                if gap <= FRAGMENT_GAP * height and box.w <= FRAGMENT_WIDTH * height and box.h <= MERGE_MAX_HEIGHT * height:
+                    if best is None or gap < best[0]:
+                        best = (gap, i, j, box)
+        if best is None:
+            return segs
+        _, i, j, box = best
+        segs[j] = Segment(box, segs[j].ids + segs[i].ids)
+        del segs[i]
+
+
 def _cut_columns(profile: np.ndarray, parts: int) -> list[int]:
     """Where to cut a blob into ``parts`` digits: near each even division, at the column with
     the least ink (ties go to the column nearest the even division)."""
@@ -100,30 +139,59 @@ def _cut_columns(profile: np.ndarray, parts: int) -> list[int]:
     return cuts
 
 
-def split_wide(ink: Ink, seg: Segment, parts: int) -> tuple[Segment, ...]:
-    """Cut a segment holding ``parts`` touching digits at its column-profile minima."""
-    box = seg.box
-    layer = ink.layer(box, seg.ids)
-    _, mask = cv2.threshold(layer, 0, 1, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    cuts = _cut_columns(mask.sum(axis=0), parts)
+def _pair_cuts(profile: np.ndarray) -> list[int]:
+    """Candidate columns to cut a blob into two digits: the local minima of its column profile
+    in the middle 60 %, least ink first (touching digits overlap, so the best cut is not always
+    the emptiest column; the classifier picks among a few)."""
+    w = len(profile)
+    lo, hi = int(0.2 * w), max(int(0.2 * w) + 1, int(0.8 * w))
+    p = profile.astype(np.float64)
+    inner = np.arange(max(lo, 1), min(hi, w - 1))
+    if len(inner) == 0:
+        return [w // 2]
+    is_min = (p[inner] <= p[inner - 1]) & (p[inner] < p[inner + 1])  # a plateau counts once, at its end
+    cands = inner[is_min] if is_min.any() else inner[[int(np.argmin(p[inner]))]]
+    order = np.argsort(p[cands] + 1e-3 * np.abs(cands - w / 2), kind="stable")
+    return [int(c) for c in cands[order][:PAIR_CUTS]]
+
+
+def _cut(box: Box, mask: np.ndarray, cuts: list[int], ids: tuple[int, ...]) -> tuple[Segment, ...]:
+    """The pieces of ``box`` between cut columns, each trimmed to its ink rows."""
     out = []
     for c0, c1 in zip(cuts[:-1], cuts[1:]):
         rows = np.flatnonzero(mask[:, c0:c1].any(axis=1))
-        if len(rows) == 0:
-            continue
-        out.append(Segment(Box(box.x + c0, box.y + int(rows[0]), c1 - c0, int(rows[-1] - rows[0] + 1)), seg.ids))
+        if len(rows) == 0 or c1 <= c0:
+            return ()
+        out.append(Segment(Box(box.x + c0, box.y + int(rows[0]), c1 - c0, int(rows[-1] - rows[0] + 1)), ids))
     return tuple(out)
+
+
+def split_wide(ink: Ink, seg: Segment, parts: int) -> tuple[tuple[Segment, ...], ...]:
+    """Ways to cut a segment holding ``parts`` touching digits, at its column-profile minima:
+    a few for a pair, one for more."""
+    layer = ink.layer(seg.box, seg.ids)
+    _, mask = cv2.threshold(layer, 0, 1, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    profile = mask.sum(axis=0)
+    if parts == 2:
+        cuttings = [[0, c, len(profile)] for c in _pair_cuts(profile)]
+    else:
+        cuttings = [_cut_columns(profile, parts)]
+    found = (_cut(seg.box, mask, c, seg.ids) for c in cuttings)
+    return tuple(f for f in found if len(f) == parts)
 
 
 @dataclass(frozen=True)
 class Slot:
-    """A place in the number: one segment, and for a wide one also its cut into touching digits.
-    ``must_cut``: too wide for one digit; otherwise the reader keeps whichever reading of the
-    two the classifier is surer of (see reader.choose)."""
+    """A place in the number: one segment, and for a wide one also ways to cut it into touching
+    digits. ``width``: the segment's width in writing heights. ``must_cut``: too wide for one
+    digit; otherwise the reader decides with the classifier (see reader.choose_cut), as it does
+    for ``join_next``."""
 
     whole: Segment
-    parts: tuple[Segment, ...] = ()
+    cuts: tuple[tuple[Segment, ...], ...] = ()
+    width: float = 0.0
     must_cut: bool = False
+    join_next: Segment | None = None  # this slot and the next as one digit (a digit broken in two), if they could be
 
 
 def find_digits(ink: Ink) -> list[Slot]:
@@ -136,16 +204,29 @@ def find_digits(ink: Ink) -> list[Slot]:
     else:
         area_of = [b.w * b.h for b in ink.boxes]
     height = writing_height(ink.boxes, area_of)
+    margins = 2 * ink.scale  # find_ink pads every box by one work pixel on each side
     segs = merge_pieces([Segment(b, (i,)) for b, i in zip(ink.boxes, ink.ids)], height)
+    segs = [s for s in segs if max(s.box.w, s.box.h) >= NOISE_SIDE * height and max(s.box.w, s.box.h) - margins >= MIN_DIGIT_PX]
+    segs = merge_fragments(segs, height)
+    h, w = ink.gray.shape
     slots = []
     for s in segs:
-        if max(s.box.w, s.box.h) < NOISE_SIDE * height:
+        width = s.box.w / max(s.box.h, height)
+        if width > MAX_SPLIT * DIGIT_WIDTH:  # wider than any run of touching digits: a page edge, a rule, a shadow
             continue
-        ref = max(s.box.h, height)
-        width = s.box.w / ref
+        b = s.box
+        at_edge = b.x == 0 or b.y == 0 or b.x + b.w >= w or b.y + b.h >= h
+        if at_edge and (b.h < FRAGMENT_HEIGHT * height or width > SURELY_PAIR):
+            continue  # short, or long and low, and cut by the picture's edge: a shadow's edge, the page's
         if width <= MAYBE_PAIR:
-            slots.append(Slot(s))
+            slots.append(Slot(s, width=width))
             continue
-        parts = split_wide(ink, s, min(MAX_SPLIT, max(2, round(width / DIGIT_WIDTH))))
-        slots.append(Slot(s, parts, must_cut=width > SURELY_PAIR and len(parts) > 1))
-    return sorted(slots, key=lambda s: s.whole.box.x + s.whole.box.w / 2)
+        cuts = split_wide(ink, s, min(MAX_SPLIT, max(2, round(width / DIGIT_WIDTH))))
+        slots.append(Slot(s, cuts, width, must_cut=width > SURELY_PAIR and bool(cuts)))
+    slots.sort(key=lambda s: s.whole.box.x + s.whole.box.w / 2)
+    for i in range(len(slots) - 1):  # neighbours close enough to be one digit broken in two
+        a, b = slots[i].whole, slots[i + 1].whole
+        box = union([a.box, b.box])
+        if _gap(a.box, b.box) <= JOIN_GAP * height and box.w <= JOIN_WIDTH * height and box.h <= MERGE_MAX_HEIGHT * height:
+            slots[i] = replace(slots[i], join_next=Segment(box, a.ids + b.ids))
+    return slots

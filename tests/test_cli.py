@@ -62,7 +62,7 @@ def test_info_prints_the_embedded_contract():
     res = run_cli("info")
     assert res.returncode == 0, res.stderr
     meta = json.loads(res.stdout)
-    assert meta["schema_version"] == 1 and meta["input_size"] == [28, 28] and meta["preprocess"] == "ink-fit-v1"
+    assert meta["schema_version"] == 1 and meta["input_size"] == [28, 28] and meta["preprocess"] == "ink-fit-v2"
     assert meta["labels"] == [str(d) for d in range(10)]
 
 

@@ -42,8 +42,8 @@ def _elastic(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def _restroke(img: np.ndarray, rng: np.random.Generator, size: int) -> np.ndarray:
-    """Change the pen: erode to a fine line or dilate up to a marker a quarter of the digit wide."""
-    r = rng.uniform(-0.03, 0.11) * size
+    """Change the pen: erode to a fine line or dilate up to a marker a third of the digit wide."""
+    r = rng.uniform(-0.04, 0.13) * size
     k = int(round(abs(r)))
     if k < 1:
         return img
@@ -80,6 +80,11 @@ def render(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     gy, gx = np.mgrid[0:sheet_h, 0:sheet_w].astype(np.float32)
     ramp = rng.uniform(-1, 1) * gx / sheet_w + rng.uniform(-1, 1) * gy / sheet_h
     light = 1.0 + rng.uniform(0, 0.35) * ramp  # uneven illumination
+    if rng.random() < 0.3:  # a cast shadow: one side of a soft-edged line is darker
+        a = rng.uniform(0, np.pi)
+        side = np.cos(a) * (gx - rng.uniform(0, sheet_w)) + np.sin(a) * (gy - rng.uniform(0, sheet_h))
+        soft = max(1.0, rng.uniform(0.01, 0.15) * max(sheet_h, sheet_w))
+        light = light * (1.0 - rng.uniform(0.2, 0.5) / (1.0 + np.exp(-side / soft)))
     pic = (paper + (ink - paper) * cover) * light
 
     if rng.random() < 0.3:  # low-resolution scan blown up again

@@ -1,0 +1,117 @@
+"""The preprocessing steps that real pictures need beyond MNIST: polarity when ink is most of the
+picture or a shadow covers the page, flattening of a cast shadow, two-level (binarised) scans,
+hairlines, blank pages with shadows; and the cheap paths giving the same answers."""
+
+import cv2
+import numpy as np
+import pytest
+
+from edge_digit.runtime import preprocess as P
+from edge_digit.runtime.preprocess import find_ink, normalize
+
+from .test_preprocess import paper_photo, similarity
+
+
+@pytest.fixture(scope="module")
+def digits(mnist_subset):
+    return mnist_subset["x_test"][:30]
+
+
+def shadow(shape: tuple[int, int], depth: float, angle: float, offset: float, soft: float = 0.05) -> np.ndarray:
+    """A multiplicative cast shadow: a soft-edged half-plane darkening the paper by ``depth``."""
+    h, w = shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    d = (np.cos(angle) * (xx / w - 0.5) + np.sin(angle) * (yy / h - 0.5) - offset) / soft
+    return (1 - depth / (1 + np.exp(-d))).astype(np.float32)
+
+
+def test_two_level_scan_is_found(digits, contract):
+    """A binarised scan: Otsu splits it at its lower level, which must not read as 'no ink'."""
+    for d in digits[:10]:
+        binary = np.where(d > 100, 0, 255).astype(np.uint8)  # black ink, white paper, nothing between
+        big = cv2.resize(binary, (84, 84), interpolation=cv2.INTER_NEAREST)
+        assert similarity(normalize(big, contract), normalize(d, contract)) > 0.9
+
+
+def test_ink_that_is_most_of_the_picture_keeps_its_polarity(digits, contract):
+    """Stretched to fill its box and binarised (as some data sets store digits), a digit can be
+    most of the pixels: the border, not the median, tells the paper."""
+    majority = 0
+    for d in digits:
+        ys, xs = np.nonzero(d > 60)
+        tight = d[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+        box = np.pad(np.where(cv2.resize(tight, (16, 16), interpolation=cv2.INTER_AREA) > 20, 255, 0).astype(np.uint8), 1)
+        majority += (box > 0).mean() > 0.5
+        for pic, dark in ((box, False), (255 - box, True)):
+            ink = find_ink(cv2.resize(pic, (54, 54), interpolation=cv2.INTER_NEAREST))
+            assert ink is not None and ink.dark_ink is dark
+    assert majority >= 3, "the test should hold digits that are mostly ink"
+
+
+def test_dark_ink_under_a_large_shadow(digits, contract):
+    """A shadow over most of the page puts the median mid-range; polarity then comes from the
+    strokes, and the shadow's edge is flattened away (the digit is what is boxed)."""
+    rng = np.random.default_rng(3)
+    good = 0
+    for d in digits[:20]:
+        pic = paper_photo(d, 70, (360, 480), (150, 300), paper=225, ink=40).astype(np.float32)
+        pic *= shadow(pic.shape, depth=0.45, angle=rng.uniform(0, 2 * np.pi), offset=rng.uniform(-0.2, 0.2))
+        pic = np.clip(pic + rng.normal(0, 3, pic.shape), 0, 255).astype(np.uint8)
+        ink = find_ink(pic)
+        good += ink is not None and ink.dark_ink and similarity(normalize(pic, contract), normalize(d, contract)) > 0.8
+    assert good >= 18
+
+
+@pytest.mark.parametrize("depth", [0.3, 0.5])
+def test_blank_page_with_a_shadow_has_no_ink(depth):
+    rng = np.random.default_rng(4)
+    for angle in np.linspace(0, 2 * np.pi, 6, endpoint=False):
+        page = np.full((360, 480), 220.0, np.float32) * shadow((360, 480), depth, angle, rng.uniform(-0.3, 0.3), soft=0.08)
+        page = np.clip(page + rng.normal(0, 2, page.shape), 0, 255).astype(np.uint8)
+        assert find_ink(page) is None
+
+
+def test_hairline_in_a_large_photo_is_found_and_widened(contract):
+    """A fine pen (one pixel) on a 100-px digit in a 640x480 photo: ink too sparse for Otsu,
+    found over the noise floor, and widened towards an MNIST-like stroke."""
+    rng = np.random.default_rng(5)
+    for digit in "0123456789":
+        pic = np.full((480, 640), 205, np.uint8)
+        cv2.putText(pic, digit, (300, 300), cv2.FONT_HERSHEY_SIMPLEX, 3.4, 70, 1, cv2.LINE_AA)
+        pic = np.clip(pic + rng.normal(0, 4, pic.shape), 0, 255).astype(np.uint8)
+        ink = find_ink(pic)
+        assert ink is not None
+        box = P.union(ink.boxes)
+        assert 280 <= box.x + box.w / 2 <= 370 and 200 <= box.y + box.h / 2 <= 310, box
+        out = normalize(pic, contract)
+        lit = out > 40
+        assert out.sum() / 255 / lit.sum() >= P.THIN_STROKE - 0.05
+
+
+def test_small_picture_levels_match_the_histogram(contract):
+    rng = np.random.default_rng(6)
+    for shape in [(28, 28), (16, 16), (64, 64), (3, 50)]:
+        for _ in range(20):
+            a = rng.integers(0, 256, shape, dtype=np.uint8)
+            n = a.size
+            k = n // 2000 + 1
+            cdf = np.cumsum(np.bincount(a.ravel(), minlength=256))
+            want = tuple(int(v) for v in np.searchsorted(cdf, (k, n // 2 + 1, n - k + 1)))
+            assert P._levels(a) == want
+
+
+def test_shrink_uses_whole_blocks():
+    img = np.zeros((480, 640), np.uint8)
+    small, f = P._shrink(img, P.WORK_SIDE)
+    assert f == 3.0 and small.shape == (160, 213)
+    assert P._shrink(np.zeros((100, 90), np.uint8), P.WORK_SIDE)[1] == 1.0
+    sliver, f = P._shrink(np.zeros((1, 2000), np.uint8), P.WORK_SIDE)
+    assert sliver.shape[1] <= P.WORK_SIDE and f == 8.0
+
+
+def test_mnist_fast_path_matches_paper_level(digits):
+    """A small picture framed by one exact level takes that level as its paper, as the full
+    estimate would (MNIST's paper is 0)."""
+    for d in digits:
+        ink = find_ink(d)
+        assert ink.paper == 0 and not ink.dark_ink
