@@ -18,12 +18,51 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-_state = {"debug": False}
+_state = {"debug": False, "interrupt_reported": False}
+INTERRUPTED = 130  # the shell's code for a Ctrl-C
 
 
 @app.callback()
 def _main(debug: bool = typer.Option(False, "--debug", help="Show full tracebacks for errors.")) -> None:
     _state["debug"] = debug
+    if debug:
+        import os
+
+        os.environ["EDGE_DIGIT_DEBUG"] = "1"  # libraries keep their own diagnostics on stderr
+    else:
+        _quiet_decoders()
+
+
+def _quiet_decoders() -> None:
+    """Bad files are reported once, as one line naming the file (ImageError); the decoders' own
+    log lines on stderr would only repeat that. --debug keeps them."""
+    import warnings
+
+    import cv2
+
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    # Pillow warns about damaged metadata ("Corrupt EXIF data") and big images (decode.py applies
+    # its own, lower pixel limit and says so)
+    warnings.filterwarnings("ignore", module=r"PIL(\.|$)")
+
+
+def check_out(out: Path) -> None:
+    """An output path that cannot be written fails now, not after a long training or export."""
+    import os
+
+    if out.is_dir():
+        fail(EdgeDigitError(f"{out}: is a folder; --out needs a file name"), 2)
+    folder = out.absolute().parent
+    existing = next(p for p in (folder, *folder.parents) if p.exists())  # atomic writes create the rest
+    if not (existing.is_dir() and os.access(existing, os.W_OK | os.X_OK)):
+        fail(EdgeDigitError(f"{out}: cannot write there ({existing} is not a writable folder)"), 2)
+
+
+def interrupted(detail: str = "") -> None:
+    """Ctrl-C: one line on stderr, exit 130. Output already written is whole lines."""
+    _state["interrupt_reported"] = True
+    typer.echo(f"edge-digit: interrupted{' ' + detail if detail else ''}", err=True)
+    raise typer.Exit(INTERRUPTED)
 
 
 def fail(exc: BaseException, code: int | None = None) -> None:
@@ -39,9 +78,9 @@ def fail(exc: BaseException, code: int | None = None) -> None:
 def train(
     data: Optional[str] = typer.Option(None, "--data", help="A keras-style mnist.npz, an MNIST IDX folder, or a folder tree root/<label>/*.png."),
     out: Path = typer.Option(Path("model.keras"), "--out", "-o", help="Where to write the trained Keras model."),
-    epochs: int = typer.Option(15, min=1, help="Training epochs (fixed schedule; the last model is saved)."),
+    epochs: int = typer.Option(20, min=1, help="Training epochs (fixed schedule; the last model is saved)."),
     seed: int = typer.Option(0, help="Seed for the split, the augmentations and the weights."),
-    width: str = typer.Option("base", help="Network width: small, base or wide."),
+    width: str = typer.Option("wide", help="Network width: small, base or wide."),
     augment_copies: int = typer.Option(2, min=0, help="Photo/scan-like renderings made of each training digit."),
     batch_size: int = typer.Option(128, min=1),
     limit: Optional[int] = typer.Option(None, min=10, help="Use only N training images (quick trials)."),
@@ -54,6 +93,7 @@ def train(
         fail(EdgeDigitError(f"training needs the train extra (pip install 'edge-digit[train]'): {exc}"), 2)
     if width not in ("small", "base", "wide"):
         fail(EdgeDigitError(f"--width must be small, base or wide, not {width!r}"), 2)
+    check_out(out)
     cfg = TrainConfig(data=data, out=str(out), epochs=epochs, seed=seed, width=width,
                       augment_copies=augment_copies, batch_size=batch_size, limit=limit)
     try:
@@ -97,6 +137,42 @@ class _Progress:
         return self._clock() - self.start
 
 
+def _print_results(results, header: str | None, line, *, quiet: bool, verb: str, empty) -> None:
+    """One line per result on stdout, whole lines even on Ctrl-C; a summary on stderr; then exit
+    0 (all done), 1 (some files failed) or 130 (interrupted). A model failing mid-run keeps what
+    was printed and ends with one line."""
+    from .runtime.lines import LineWriter
+
+    progress = _Progress(enabled=not quiet and sys.stderr.isatty())
+    failed = without = 0
+    with LineWriter(sys.stdout) as out:
+        try:
+            if header:
+                out.write(header)
+            for res in results:
+                with out.held():  # Ctrl-C waits for the whole line (never half a JSON object) and its count
+                    out.write(line(res))
+                    failed += res.error is not None
+                    without += res.error is None and empty(res)
+                    progress.tick()
+            out.flush()
+        except KeyboardInterrupt:
+            out.drain()
+            progress.done()
+            n = progress.count
+            interrupted(f"after {n} image{'' if n == 1 else 's'} ({n - failed} {verb}, {failed} failed); the output above is complete")
+        except EdgeDigitError as exc:
+            out.drain()
+            progress.done()
+            fail(exc)
+    seconds = progress.done()
+    if not quiet:
+        typer.echo(f"{progress.count - failed} {verb} ({without} without a digit), {failed} failed, {seconds:.2f} s", err=True)
+    if progress.count == 0:
+        fail(EdgeDigitError("no images found in the given paths"), 1)
+    raise typer.Exit(1 if failed else 0)
+
+
 @app.command()
 def classify(
     paths: list[str] = typer.Argument(..., help="Image files, folders (searched recursively) or glob patterns."),
@@ -106,6 +182,8 @@ def classify(
     min_confidence: float = typer.Option(0.5, "--min-confidence", min=0.0, max=1.0,
                                          help="Below this top probability the label is null ('unsure')."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or summary on stderr."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-j", min=1, help="Processes that decode and preprocess "
+                                          "(default: one per core once there are hundreds of files; 1: this process only)."),
 ) -> None:
     """Classify one digit per image. Exit code 0: all classified; 1: some images could not be read."""
     from .runtime.batch import classify_files
@@ -115,24 +193,32 @@ def classify(
         fail(EdgeDigitError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}"), 2)
     clf = _open_classifier(model, min_confidence, top)
     header, line = formatter(fmt)
-    out = sys.stdout
-    if header:
-        out.write(header + "\n")
-    progress = _Progress(enabled=not quiet and sys.stderr.isatty())
-    failed = unsure = 0
-    for res in classify_files(clf, paths):
-        out.write(line(res) + "\n")  # whole lines only: an interrupt never leaves half a JSON object
-        failed += res.error is not None
-        unsure += res.error is None and res.prediction.label is None
-        progress.tick()
-    out.flush()
-    seconds = progress.done()
-    if not quiet:
-        typer.echo(f"{progress.count - failed} classified ({unsure} without a digit), {failed} failed, "
-                   f"{seconds:.2f} s", err=True)
-    if progress.count == 0:
-        fail(EdgeDigitError("no images found in the given paths"), 1)
-    raise typer.Exit(1 if failed else 0)
+    _print_results(classify_files(clf, paths, workers=workers), header, line, quiet=quiet, verb="classified",
+                   empty=lambda res: res.prediction.label is None)
+
+
+@app.command()
+def read(
+    paths: list[str] = typer.Argument(..., help="Image files, folders (searched recursively) or glob patterns."),
+    fmt: str = typer.Option("table", "--format", "-f", help="Output: table (people), jsonl or csv (machines)."),
+    annotate: Optional[Path] = typer.Option(None, "--annotate", "-a", help="Write a copy of each image with boxes and "
+                                            "labels drawn into this folder (as <name>.png)."),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", help="An edge-digit ONNX file (default: the shipped model)."),
+    min_confidence: float = typer.Option(0.5, "--min-confidence", min=0.0, max=1.0,
+                                         help="Below this top probability a digit's label is null and shows as '?'."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or summary on stderr."),
+) -> None:
+    """Read the number written in each image: every digit found, left to right, with its box and
+    confidence. Exit code 0: all read; 1: some images could not be read."""
+    from .runtime.reader import read_files
+    from .runtime.report import FORMATS, read_formatter
+
+    if fmt not in FORMATS:
+        fail(EdgeDigitError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}"), 2)
+    clf = _open_classifier(model, min_confidence, 1)
+    header, line = read_formatter(fmt)
+    _print_results(read_files(clf, paths, annotate_dir=annotate), header, line, quiet=quiet, verb="read",
+                   empty=lambda res: not res.reading.number)
 
 
 @app.command()
@@ -157,7 +243,7 @@ def info(model: Optional[Path] = typer.Argument(None, help="An edge-digit ONNX f
 def export(
     keras_model: Path = typer.Argument(..., help="A .keras file written by 'edge-digit train'."),
     out: Path = typer.Option(Path("model.onnx"), "--out", "-o", help="Where to write the fp32 ONNX model."),
-    int8: bool = typer.Option(False, "--int8", help="Also write an int8 (static QDQ) model beside it: OUT stem + '-int8.onnx'."),
+    int8: bool = typer.Option(False, "--int8", help="Also write an int8 (static QDQ) model beside it: digits-fp32.onnx -> digits-int8.onnx, model.onnx -> model-int8.onnx."),
     calibration: Optional[str] = typer.Option(None, "--calibration", help="Data for int8 calibration and the parity check "
                                               "(default: the data the model was trained on, as recorded in it)."),
     samples: int = typer.Option(1000, min=10, help="Images used for calibration and for the parity check."),
@@ -167,6 +253,7 @@ def export(
         from .export.pipeline import export_from_cli
     except ImportError as exc:
         fail(EdgeDigitError(f"export needs the train extra (pip install 'edge-digit[train]'): {exc}"), 2)
+    check_out(out)
     try:
         result = export_from_cli(keras_model, out, int8=int8, data=calibration, samples=samples,
                                  log=lambda line: typer.echo(line, err=True))
@@ -177,12 +264,117 @@ def export(
         typer.echo(f"wrote {result.int8_path} ({result.int8_bytes:,} bytes)")
 
 
+@app.command()
+def benchmark(
+    model: Optional[list[Path]] = typer.Option(None, "--model", "-m", help="ONNX model(s) to time; an int8/fp32 sibling "
+                                               "beside one (X.onnx / X-int8.onnx) joins it (default: the shipped models)."),
+    fmt: str = typer.Option("table", "--format", "-f", help="Output: table (people) or json (machines)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="A keras-style mnist .npz for the inputs and accuracy "
+                                        "(default: digits rendered with OpenCV fonts)."),
+    limit: int = typer.Option(2000, min=1, help="Use at most N digits from --data."),
+    keras: Optional[Path] = typer.Option(None, "--keras", help="A .keras model: time Keras model.predict on the same "
+                                         "inputs as the reference (needs the train extra)."),
+    folder: Optional[Path] = typer.Option(None, "--folder", help="Folder mode: time real 'edge-digit classify FOLDER' "
+                                          "runs end to end (images/s counting process start, peak memory)."),
+    iterations: int = typer.Option(1000, min=1, help="Timed calls per stage (photos: a tenth)."),
+    warmup: int = typer.Option(50, min=0, help="Untimed calls before each stage is timed."),
+    seconds: float = typer.Option(1.0, min=0.01, help="Seconds per throughput measurement."),
+    runs: int = typer.Option(3, min=1, help="Folder mode: runs per model (the median is reported)."),
+    cold_runs: int = typer.Option(3, min=0, help="Process-start runs (0: skip)."),
+) -> None:
+    """Measure speed: per-stage timings, throughput at batch 1/32/256, fp32 vs int8, the Keras
+    reference, process start; or, with --folder, end-to-end classify of a folder."""
+    from .runtime.bench import format_table, run_benchmark
+
+    if fmt not in ("table", "json"):
+        fail(EdgeDigitError(f"--format must be table or json, not {fmt!r}"), 2)
+    if folder is not None and not folder.is_dir():
+        fail(EdgeDigitError(f"{folder}: not a folder"), 2)
+    try:
+        report = run_benchmark(model or [], data=data, limit=limit, iterations=iterations, warmup=warmup,
+                               seconds=seconds, keras_model=keras, folder=folder, runs=runs, cold_runs=cold_runs,
+                               log=lambda line: typer.echo(line, err=True))
+    except EdgeDigitError as exc:
+        fail(exc)
+    typer.echo(report.to_json() if fmt == "json" else format_table(report))
+
+
+@app.command()
+def live(
+    camera: Optional[int] = typer.Option(None, "--camera", "-c", min=0, help="Camera index (0 is the first camera)."),
+    video: Optional[str] = typer.Option(None, "--video", "-v", help="A video file OpenCV reads, a folder of images, or a glob of images."),
+    display: bool = typer.Option(True, "--display/--no-display", help="Show a window (off automatically without a screen); "
+                                 "without one, print one JSON line per frame."),
+    save: Optional[Path] = typer.Option(None, "--save", help="Write the annotated video here (.mp4, .avi, .mkv, .mov)."),
+    smooth: Optional[int] = typer.Option(None, "--smooth", min=0, help="Frames a new label must persist before it is shown "
+                                         "(default: 3 for a camera, 0 = off for a video)."),
+    realtime: bool = typer.Option(False, "--realtime", help="For a video: drop frames to keep pace with its clock."),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", help="An edge-digit ONNX file (default: the shipped model)."),
+    min_confidence: float = typer.Option(0.5, "--min-confidence", min=0.0, max=1.0,
+                                         help="Below this top probability a digit's label is null and shows as '?'."),
+    max_frames: Optional[int] = typer.Option(None, "--max-frames", min=1, help="Stop after this many frames."),
+) -> None:
+    """Read digits live from a camera or a video: boxes, labels, the number, FPS and latency.
+    q or Esc closes the window. Exit code 0 at the end of the video or on quit."""
+    import json
+    import time
+
+    from .runtime.lines import LineWriter
+    from .runtime.live import open_source, run_live
+    from .runtime.live_output import VideoSaver, Window, display_available, draw_frame
+
+    if (camera is None) == (video is None):
+        fail(EdgeDigitError("give exactly one of --camera N or --video FILE"), 2)
+    clf = _open_classifier(model, min_confidence, 1)
+    show = display and display_available()
+    saver = window = None
+    ok = False
+    try:
+        with open_source(camera, video, realtime=realtime) as source, LineWriter(sys.stdout) as out:
+            saver = VideoSaver(save, source.fps) if save else None
+            window = Window() if show else None
+            smooth_frames = smooth if smooth is not None else (3 if camera is not None else 0)
+            fps, last = 0.0, time.perf_counter()
+            for result, frame in run_live(clf, source, smooth_frames=smooth_frames, max_frames=max_frames):
+                now = time.perf_counter()
+                fps = 0.9 * fps + 0.1 / max(now - last, 1e-6) if fps else 1.0 / max(now - last, 1e-6)
+                last = now
+                if not show:
+                    with out.held():  # Ctrl-C waits for the whole JSON line
+                        out.write(json.dumps(result.to_dict()))
+                        out.flush()
+                if saver or window:
+                    canvas = draw_frame(frame, result, fps)
+                    if saver:
+                        saver.write(canvas)
+                    if window and not window.show(canvas):
+                        break
+        ok = True
+    except EdgeDigitError as exc:
+        fail(exc)
+    except KeyboardInterrupt:
+        ok = True  # Ctrl-C is how a camera run ends: keep the video recorded so far
+    finally:
+        if saver:
+            saver.close(keep=ok)
+        if window:
+            window.close()
+
+
 def main() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):  # file names that are not valid UTF-8 print escaped instead of crashing
+            stream.reconfigure(errors="backslashreplace")
     try:
         app()
     except KeyboardInterrupt:
         typer.echo("edge-digit: interrupted", err=True)
-        sys.exit(130)
+        sys.exit(INTERRUPTED)
+    except SystemExit as exc:
+        # typer turns Ctrl-C into a silent exit 130; say so, unless the command already did
+        if exc.code == INTERRUPTED and not _state["interrupt_reported"]:
+            typer.echo("edge-digit: interrupted", err=True)
+        raise
 
 
 if __name__ == "__main__":

@@ -40,26 +40,30 @@ def jsonl_line(res: FileResult) -> str:
 CSV_HEADER = ["path", "label", "confidence", "top", "reason", "error"]
 
 
-def csv_line(res: FileResult) -> str:
+def _csv_row(row: list) -> str:
     buf = io.StringIO()
-    if res.error is not None:
-        row = [res.path, "", "", "", "", res.error]
-    else:
-        p = res.prediction
-        row = [res.path, "" if p.label is None else p.label, f"{p.confidence:.6f}", _top_text(res), p.reason or "", ""]
     csv.writer(buf, lineterminator="").writerow(row)
     return buf.getvalue()
 
 
+def csv_line(res: FileResult) -> str:
+    if res.error is not None:
+        return _csv_row([res.path, "", "", "", "", res.error])
+    p = res.prediction
+    return _csv_row([res.path, "" if p.label is None else p.label, f"{p.confidence:.6f}", _top_text(res), p.reason or "", ""])
+
+
+def _pick(fmt: str, table: Callable, jsonl: Callable, csv_fn: Callable, csv_header: list[str]) -> tuple[str | None, Callable]:
+    if fmt == "jsonl":
+        return None, jsonl
+    if fmt == "csv":
+        return _csv_row(csv_header), csv_fn
+    return None, table
+
+
 def formatter(fmt: str) -> tuple[str | None, Callable[[FileResult], str]]:
     """(header line or None, per-result line function) for a format name."""
-    if fmt == "jsonl":
-        return None, jsonl_line
-    if fmt == "csv":
-        buf = io.StringIO()
-        csv.writer(buf, lineterminator="").writerow(CSV_HEADER)
-        return buf.getvalue(), csv_line
-    return None, table_line
+    return _pick(fmt, table_line, jsonl_line, csv_line, CSV_HEADER)
 
 
 # -- readings of numbers (edge-digit read) ----------------------------------------------------
@@ -82,24 +86,14 @@ def read_jsonl_line(res: ReadResult) -> str:
 
 
 def read_csv_line(res: ReadResult) -> str:
-    buf = io.StringIO()
     if res.error is not None:
-        row = [res.path, "", "", "", "", "", res.error]
-    else:
-        r = res.reading
-        row = [res.path, r.number, " ".join("" if d.label is None else str(d.label) for d in r.digits),
-               " ".join(f"{d.confidence:.6f}" for d in r.digits),
-               ";".join(" ".join(map(str, d.box.as_list())) for d in r.digits), r.reason or "", ""]
-    csv.writer(buf, lineterminator="").writerow(row)
-    return buf.getvalue()
+        return _csv_row([res.path, "", "", "", "", "", res.error])
+    r = res.reading
+    return _csv_row([res.path, r.number, " ".join("" if d.label is None else str(d.label) for d in r.digits),
+                     " ".join(f"{d.confidence:.6f}" for d in r.digits),
+                     ";".join(" ".join(map(str, d.box.as_list())) for d in r.digits), r.reason or "", ""])
 
 
 def read_formatter(fmt: str) -> tuple[str | None, Callable[[ReadResult], str]]:
     """(header line or None, per-result line function) for readings of numbers."""
-    if fmt == "jsonl":
-        return None, read_jsonl_line
-    if fmt == "csv":
-        buf = io.StringIO()
-        csv.writer(buf, lineterminator="").writerow(READ_CSV_HEADER)
-        return buf.getvalue(), read_csv_line
-    return None, read_table_line
+    return _pick(fmt, read_table_line, read_jsonl_line, read_csv_line, READ_CSV_HEADER)
