@@ -14,7 +14,7 @@ from .errors import ContractError, ModelError
 from .onnx_scan import ExternalRef, NotOnnx, external_refs
 
 MODELS_DIR = "models"
-DEFAULT_MODEL_NAME = "digits-fp32.onnx"  # see BENCHMARKS.md for why fp32 is the default on CPUs without VNNI
+DEFAULT_MODEL_NAME = "digits-fp32.onnx"  # the exact Keras answer; int8 is smaller and faster only on CPUs with VNNI (BENCHMARKS.md)
 MAX_MODEL_BYTES = 64 * 1024 * 1024
 
 
