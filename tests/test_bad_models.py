@@ -218,23 +218,3 @@ def test_keras_files_that_are_not_edge_digit_models(tmp_path):
         assert res.returncode == 2, res.stderr
         assert res.stderr.startswith(f"edge-digit: error: {path}: ") and cause in res.stderr, res.stderr
         assert not (tmp_path / "out.onnx").exists()
-
-
-@pytest.mark.parity
-def test_keras_model_with_code_is_refused_by_safe_mode(tmp_path):
-    """A .keras file carrying a Python lambda: loading it must not run the code (safe mode)."""
-    keras = pytest.importorskip("keras")
-    import zipfile
-
-    from edge_digit.train.fit import CONTRACT_MEMBER, load_model
-
-    inputs = keras.Input((28, 28, 1))
-    x = keras.layers.Lambda(lambda t: t * 1.0)(inputs)
-    x = keras.layers.Flatten()(x)
-    model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(x))
-    path = tmp_path / "lambda.keras"
-    model.save(path)
-    with zipfile.ZipFile(path, "a") as z:
-        z.writestr(CONTRACT_MEMBER, Contract().to_json())
-    with pytest.raises(ModelError, match=r"lambda\.keras: cannot load Keras model \(.*Lambda.*\)"):
-        load_model(path)

@@ -1,7 +1,9 @@
 """Keras and onnxruntime side by side, for real (TensorFlow is imported here).
 
 A tiny model is trained and exported by the project's own code in the test; the shipped
-model is checked against the Keras file it was exported from.
+model is checked against the Keras file it was exported from. Tests that import TensorFlow
+live in files collected after test_benchmark.py, whose parallel-classify tests fork the test
+process: forking a process that runs TensorFlow's thread pools is unsafe.
 """
 
 from pathlib import Path
@@ -86,3 +88,24 @@ def test_runtime_file_path_matches_keras_on_training_arrays(mnist_pngs, keras_in
     got = np.array([dict(p.top)[k] for p in preds for k in range(10)]).reshape(-1, 10)
     assert np.max(np.abs(got - ref)) <= 1e-5
     assert [p.label for p in preds] == ref.argmax(1).tolist()
+
+
+def test_keras_model_with_code_is_refused_by_safe_mode(tmp_path):
+    """A .keras file carrying a Python lambda: loading it must not run the code (safe mode)."""
+    keras = pytest.importorskip("keras")
+    import zipfile
+
+    from edge_digit.runtime.contract import Contract
+    from edge_digit.runtime.errors import ModelError
+    from edge_digit.train.fit import CONTRACT_MEMBER, load_model
+
+    inputs = keras.Input((28, 28, 1))
+    x = keras.layers.Lambda(lambda t: t * 1.0)(inputs)
+    x = keras.layers.Flatten()(x)
+    model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(x))
+    path = tmp_path / "lambda.keras"
+    model.save(path)
+    with zipfile.ZipFile(path, "a") as z:
+        z.writestr(CONTRACT_MEMBER, Contract().to_json())
+    with pytest.raises(ModelError, match=r"lambda\.keras: cannot load Keras model \(.*Lambda.*\)"):
+        load_model(path)
