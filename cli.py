@@ -104,11 +104,11 @@ def train(
                f"test {100 * result.test_accuracy:.2f}% on {result.test_images} images")
 
 
-def _open_classifier(model: Optional[Path], min_confidence: float, top: int):
+def _open_classifier(model: Optional[Path], min_confidence: float, top: int, threads: Optional[int] = None):
     from .runtime.classifier import Classifier
 
     try:
-        return Classifier(model, min_confidence=min_confidence, top_k=top)
+        return Classifier(model, min_confidence=min_confidence, top_k=top, threads=threads)
     except EdgeDigitError as exc:
         fail(exc)
 
@@ -191,7 +191,8 @@ def classify(
 
     if fmt not in FORMATS:
         fail(EdgeDigitError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}"), 2)
-    clf = _open_classifier(model, min_confidence, top)
+    # one inference thread: fastest for one image, and for a folder the worker processes have the cores (BENCHMARKS.md)
+    clf = _open_classifier(model, min_confidence, top, threads=1)
     header, line = formatter(fmt)
     _print_results(classify_files(clf, paths, workers=workers), header, line, quiet=quiet, verb="classified",
                    empty=lambda res: res.prediction.label is None)

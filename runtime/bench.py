@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -42,7 +43,7 @@ from .preprocess import to_model_input
 
 BATCHES = (1, 32, 256)
 EQUAL_ACCURACY = 0.001  # accuracies within 0.1 percentage point count as equal
-QUIET_LOAD = 0.5  # 1-minute load average below this: figures are undisturbed
+QUIET_SHARE = 0.05  # other processes using less than this share of the CPUs: figures are undisturbed
 
 
 # -- results ------------------------------------------------------------------------------------
@@ -162,8 +163,9 @@ class BenchReport:
     machine: Machine
     load_before: list[float]
     load_after: list[float]
-    quiet: bool  # load stayed below QUIET_LOAD: figures undisturbed by other work
+    quiet: bool  # other processes used under QUIET_SHARE of the CPUs during the run: figures undisturbed
     settings: dict
+    other_cpu_share: float | None = None  # CPU time of other processes during the run / (wall x cores)
     models: list[ModelInfo] = field(default_factory=list)
     stages: list[InputStages] = field(default_factory=list)
     throughput: list[Throughput] = field(default_factory=list)
@@ -193,7 +195,7 @@ class BenchReport:
 
         keras = d.get("keras")
         return cls(Machine(**d["machine"]), d["load_before"], d["load_after"], d["quiet"], d["settings"],
-                   [ModelInfo(**m) for m in d.get("models", [])], [stages(s) for s in d.get("stages", [])],
+                   d.get("other_cpu_share"), [ModelInfo(**m) for m in d.get("models", [])], [stages(s) for s in d.get("stages", [])],
                    [Throughput(**t) for t in d.get("throughput", [])],
                    None if d.get("verdict") is None else Verdict(**d["verdict"]),
                    None if keras is None else KerasReference(**{**keras, "per_image": timing(keras.get("per_image"))}),
@@ -228,6 +230,19 @@ def _cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:
         return os.cpu_count() or 1
+
+
+def _cpu_mark() -> tuple[float, float, float] | None:
+    """(busy CPU seconds of the whole machine, CPU seconds of this process and the children it has
+    reaped, wall clock): the difference of two marks tells how much *other* work ran meanwhile."""
+    try:
+        with open("/proc/stat") as f:
+            ticks = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    busy = (sum(ticks[:8]) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return busy, me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime, time.perf_counter()
 
 
 def _load() -> list[float]:
@@ -653,6 +668,7 @@ def run_benchmark(models: Sequence[str | os.PathLike] = (), *, data: str | os.Pa
     """The in-process benchmark (stages, throughput, accuracy, Keras reference, process start);
     with ``folder``, folder mode instead: classify subprocesses on it (+ process start, Keras)."""
     paths = find_models(models)
+    start = _cpu_mark()
     report = BenchReport(machine_info(), _load(), [], False,
                          {"models": [str(p) for p in paths], "data": None if data is None else str(data), "limit": limit,
                           "iterations": iterations, "warmup": warmup, "seconds": seconds,
@@ -700,11 +716,15 @@ def run_benchmark(models: Sequence[str | os.PathLike] = (), *, data: str | os.Pa
                 report.cold_start = run_cold_start(one, explicit_model, cold_runs)
     _ratios(report)
     report.load_after = _load()
-    loads = [v for v in report.load_before[:1] + report.load_after[:1]]
-    report.quiet = bool(loads) and max(loads) < QUIET_LOAD
+    end = _cpu_mark()
+    if start is not None and end is not None:
+        other = max(0.0, (end[0] - start[0]) - (end[1] - start[1]))
+        report.other_cpu_share = round(other / max((end[2] - start[2]) * report.machine.cores, 1e-9), 3)
+        report.quiet = report.other_cpu_share < QUIET_SHARE
     if not report.quiet:
-        report.notes.append(f"machine busy (load average {report.load_before[:1]} before, {report.load_after[:1]} after, "
-                            f"over {QUIET_LOAD}): figures are disturbed; measure again on a quiet machine")
+        share = "unknown" if report.other_cpu_share is None else f"{100 * report.other_cpu_share:.0f}%"
+        report.notes.append(f"machine busy: other processes used {share} of the CPUs during this run (quiet: under "
+                            f"{100 * QUIET_SHARE:.0f}%); the figures are disturbed; measure again on a quiet machine")
     return report
 
 
@@ -727,7 +747,9 @@ def format_table(r: BenchReport) -> str:
     m = r.machine
     out = [f"machine: {m.cpu}, {m.cores} cores, {' '.join(m.simd) or 'no SIMD flags read'}, VNNI: {'yes' if m.vnni else 'no'}",
            f"software: Python {m.python}, onnxruntime {m.onnxruntime}, OpenCV {m.opencv}, numpy {m.numpy}",
-           f"load average: {r.load_before} before, {r.load_after} after" + ("" if r.quiet else "  (BUSY: figures disturbed)")]
+           f"load average: {r.load_before} before, {r.load_after} after; other processes' share of the CPUs during the run: "
+           + ("unknown" if r.other_cpu_share is None else f"{100 * r.other_cpu_share:.1f}%")
+           + ("  (quiet)" if r.quiet else "  (BUSY: figures disturbed)")]
     if r.models or (r.keras is not None and r.keras.available):
         out.append(f"inputs: {r.settings.get('images')} digits from {r.settings.get('inputs')}")
     if r.models:
