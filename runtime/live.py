@@ -188,7 +188,7 @@ class ImageSequenceSource(FrameSource):
         from .files import iter_inputs
 
         self.paths = [str(p) for p in iter_inputs([pattern])]
-        if not self.paths or not all(os.path.isfile(p) for p in self.paths[:1]):
+        if not self.paths or not os.path.isfile(self.paths[0]):
             raise VideoError(f"{pattern}: no images match")
 
     def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
