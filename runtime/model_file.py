@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 from importlib import resources
@@ -14,12 +15,36 @@ from .errors import ContractError, ModelError
 from .onnx_scan import ExternalRef, NotOnnx, external_refs
 
 MODELS_DIR = "models"
-DEFAULT_MODEL_NAME = "digits-fp32.onnx"  # the exact Keras answer; int8 is smaller and faster only on CPUs with VNNI (BENCHMARKS.md)
+FP32_MODEL_NAME = "digits-fp32.onnx"  # the exact Keras answer
+INT8_MODEL_NAME = "digits-int8.onnx"  # same accuracy; faster only where the CPU multiplies int8 natively
+# x86 flags of int8 dot-product instructions: with them the int8 file ran 1.3-1.4x faster in folder
+# runs (BENCHMARKS.md); without them int8 measured no faster than fp32, so fp32 stays the default
+INT8_DOT_FLAGS = frozenset({"avx512_vnni", "avx_vnni"})
 MAX_MODEL_BYTES = 64 * 1024 * 1024
 
 
-def shipped_model(name: str = DEFAULT_MODEL_NAME) -> Path:
-    """Path of a model file shipped inside the package."""
+def int8_pays(cpuinfo: str) -> bool:
+    """Does a /proc/cpuinfo text name int8 dot-product instructions?"""
+    for line in cpuinfo.splitlines():
+        if line.startswith("flags"):
+            return not INT8_DOT_FLAGS.isdisjoint(line.partition(":")[2].split())
+    return False
+
+
+@functools.lru_cache(maxsize=1)
+def default_model_name() -> str:
+    """The shipped model this CPU runs faster at equal accuracy (``edge-digit benchmark`` measures it)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpuinfo = f.read()
+    except OSError:  # not Linux: no cheap way to know, and fp32 is never the wrong answer
+        return FP32_MODEL_NAME
+    return INT8_MODEL_NAME if int8_pays(cpuinfo) else FP32_MODEL_NAME
+
+
+def shipped_model(name: str | None = None) -> Path:
+    """Path of a model file shipped inside the package (by default the one this CPU runs fastest)."""
+    name = name or default_model_name()
     path = Path(str(resources.files("edge_digit.runtime").joinpath(MODELS_DIR, name)))
     if not path.is_file():
         raise ModelError(f"{path}: shipped model missing from the installation")

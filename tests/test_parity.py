@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, SUBSET
+from edge_digit.runtime.model_file import FP32_MODEL_NAME, shipped_model
 
 pytestmark = pytest.mark.parity
 
@@ -71,7 +72,7 @@ def test_shipped_onnx_matches_its_keras_model(keras_inputs, contract):
     from edge_digit import Classifier
 
     ref = keras_probs(SHIPPED_KERAS, keras_inputs, contract)
-    fp32 = Classifier(min_confidence=0).infer(keras_inputs)
+    fp32 = Classifier(shipped_model(FP32_MODEL_NAME), min_confidence=0).infer(keras_inputs)
     assert np.max(np.abs(fp32 - ref)) <= 1e-5
     assert np.array_equal(fp32.argmax(1), ref.argmax(1))
 
@@ -82,7 +83,7 @@ def test_runtime_file_path_matches_keras_on_training_arrays(mnist_pngs, keras_in
     from edge_digit import Classifier
 
     folder, labels = mnist_pngs
-    clf = Classifier(min_confidence=0, top_k=10)
+    clf = Classifier(shipped_model(FP32_MODEL_NAME), min_confidence=0, top_k=10)
     preds = clf.predict_batch(sorted(folder.glob("*.png")))
     ref = keras_probs(SHIPPED_KERAS, keras_inputs, contract)
     got = np.array([dict(p.top)[k] for p in preds for k in range(10)]).reshape(-1, 10)

@@ -6,7 +6,7 @@ import numpy as np
 
 from conftest import run_cli
 from edge_digit import Classifier
-from edge_digit.runtime.model_file import shipped_model
+from edge_digit.runtime.model_file import FP32_MODEL_NAME, INT8_MODEL_NAME, default_model_name, int8_pays, shipped_model
 
 
 def test_mnist_accuracy_through_the_cli(mnist_pngs):
@@ -20,14 +20,14 @@ def test_mnist_accuracy_through_the_cli(mnist_pngs):
 
 
 def test_int8_agrees_with_fp32_and_is_small(mnist_subset):
-    fp32 = Classifier(shipped_model("digits-fp32.onnx"))
-    int8 = Classifier(shipped_model("digits-int8.onnx"))
+    fp32 = Classifier(shipped_model(FP32_MODEL_NAME))
+    int8 = Classifier(shipped_model(INT8_MODEL_NAME))
     assert int8.contract.precision == "int8" and fp32.contract.precision == "fp32"
     digits = np.stack([fp32.prepare(d) for d in mnist_subset["x_test"]])
     p32, p8 = fp32.infer(digits), int8.infer(digits)
     assert np.mean(p32.argmax(1) == p8.argmax(1)) >= 0.995
     assert len(set(p8.argmax(1).tolist())) == 10  # not a constant output
-    assert shipped_model("digits-int8.onnx").stat().st_size <= 100_000
+    assert shipped_model(INT8_MODEL_NAME).stat().st_size <= 100_000
 
 
 def test_library_accepts_paths_arrays_and_pil(tmp_path, mnist_subset, classifier):
@@ -43,3 +43,11 @@ def test_library_accepts_paths_arrays_and_pil(tmp_path, mnist_subset, classifier
         assert p.label == label and p.confidence > 0.9
     batch = classifier.predict_batch([digit, np.zeros((28, 28), np.uint8)])
     assert batch[0].label == label and batch[1].label is None and batch[1].reason == "no ink found"
+
+
+def test_default_model_is_int8_only_where_the_cpu_multiplies_int8():
+    assert int8_pays("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_vnni\n")
+    assert int8_pays("flags\t\t: fpu avx2 avx_vnni\n")
+    assert not int8_pays("flags\t\t: fpu sse2 avx2 fma\n")
+    assert not int8_pays("Features\t: fp asimd asimddp\n")  # not measured on Arm: fp32 stays
+    assert shipped_model().name == default_model_name() in (FP32_MODEL_NAME, INT8_MODEL_NAME)
