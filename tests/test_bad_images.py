@@ -355,7 +355,9 @@ def test_ctrl_c_leaves_complete_lines_and_exits_130(tmp_path, mnist_subset):
         cv2.imwrite(str(tmp_path / f"{i:04d}.png"), mnist_subset["x_test"][i % 600])
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     proc = subprocess.Popen([sys.executable, "-m", "edge_digit.cli", "classify", str(tmp_path), "--format", "jsonl"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                            # a shell starts background jobs with Ctrl-C ignored, which the child would inherit
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         first = os.read(proc.stdout.fileno(), 1)  # output has started: the run is under way
         proc.send_signal(signal.SIGINT)
