@@ -143,7 +143,7 @@ class Ink:
         f = self.scale
         ph, pw = shape
         x0, y0 = min(int(box.x / f), pw - 1), min(int(box.y / f), ph - 1)
-        x1, y1 = max(x0 + 1, min(pw, int(np.ceil((box.x + box.w) / f)))), max(y0 + 1, min(ph, int(np.ceil((box.y + box.h) / f))))
+        x1, y1 = max(x0 + 1, min(pw, math.ceil((box.x + box.w) / f))), max(y0 + 1, min(ph, math.ceil((box.y + box.h) / f)))
         return x0, y0, x1, y1
 
     def _at_full_scale(self, work_map: np.ndarray, box: Box, interpolation: int) -> np.ndarray:
@@ -219,17 +219,16 @@ def find_ink(gray: np.ndarray, keep_fraction: float = KEEP_FRACTION) -> Ink | No
         else:
             level = _noise_floor(hist)
         _, mask = cv2.threshold(flat, level, 255, cv2.THRESH_BINARY)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    if count <= 1:
+    labels, blobs = _components(mask, work.size <= SMALL_PICTURE)
+    if len(blobs) == 0:
         return None
-    if count <= 64:  # the usual few blobs: plain Python is cheaper than numpy calls
-        rows = stats[1:].tolist()
-        floor = max(2, keep_fraction * max(r[4] for r in rows))
-        kept = [(i, r) for i, r in enumerate(rows) if r[4] >= floor]
+    if isinstance(blobs, list):  # the usual few blobs: plain Python is cheaper than numpy calls
+        floor = max(2, keep_fraction * max(r[4] for r in blobs))
+        kept = [(i, r) for i, r in enumerate(blobs) if r[4] >= floor]
     else:  # a noisy picture: many specks
-        areas = stats[1:, cv2.CC_STAT_AREA]
+        areas = blobs[:, cv2.CC_STAT_AREA]
         keep = np.flatnonzero(areas >= max(2, keep_fraction * areas.max())).tolist()
-        kept = list(zip(keep, stats[1:][keep].tolist()))
+        kept = list(zip(keep, blobs[keep].tolist()))
     if not kept:  # only single-pixel specks
         return None
     if sparse:
@@ -251,12 +250,29 @@ def find_ink(gray: np.ndarray, keep_fraction: float = KEEP_FRACTION) -> Ink | No
     return Ink(gray, dark_ink, paper, f, boxes, labels, tuple(i + 1 for i, _ in kept))
 
 
+def _components(mask: np.ndarray, small: bool) -> tuple[np.ndarray, list[list[int]] | np.ndarray]:
+    """8-connected blobs of a binary mask: the int32 label map, and [x, y, w, h, area] of each
+    blob in label order (label - 1): a list for the usual few, an array for many (specks)."""
+    if small:  # a labelling alone costs a fraction of one with stats ...
+        count, labels = cv2.connectedComponents(mask, connectivity=8)
+        if count == 1:
+            return labels, []
+        if count == 2:  # ... and a single blob (most clean digits) has the mask's own stats
+            return labels, [[*cv2.boundingRect(mask), cv2.countNonZero(mask)]]
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    return labels, stats[1:].tolist() if count <= 64 else stats[1:]
+
+
 def _levels(work: np.ndarray) -> tuple[int, int, int]:
     """The (near-)lowest, median and (near-)highest level: a few pixels in from either extreme,
     robust to specks, yet a thin small digit counts."""
     n = work.size
     k = n // 2000 + 1
     if n <= SMALL_PICTURE:  # a partial sort is cheaper here, and gives the same levels
+        if k == 1:  # the extremes themselves; a picture mostly at 0 (MNIST) has its median there
+            lo, hi = cv2.minMaxLoc(work)[:2]
+            if lo == 0 and cv2.countNonZero(work) < n - n // 2:
+                return 0, 0, int(hi)
         v = np.partition(work.ravel(), (k - 1, n // 2, n - k))
         return int(v[k - 1]), int(v[n // 2]), int(v[n - k])
     # float32 counts are exact here (a work copy has at most WORK_SIDE**2 pixels)
@@ -277,16 +293,34 @@ def _dark_ink(work: np.ndarray, lo: int, med: int, hi: int) -> tuple[bool, int, 
        mid-range and the border may be in shadow; strokes are then the one-sided details.
     """
     span = hi - lo
-    h, w = work.shape
-    edge = np.concatenate((work[0], work[h - 1], work[1 : h - 1, 0], work[1 : h - 1, w - 1]))
-    n = len(edge)
-    q1, bm, q3 = np.partition(edge, (n // 4, n // 2, 3 * n // 4))[[n // 4, n // 2, 3 * n // 4]].tolist()
+    q1, bm, q3 = _border_quartiles(work)
     sure = abs((bm - lo) - (hi - bm)) / span
     if sure >= SURE_BORDER or (sure >= SURE_MEDIAN and q3 - q1 < EVEN_BORDER * span):
         return bm - lo > hi - bm, bm, q1 == q3
     if abs((med - lo) - (hi - med)) >= SURE_MEDIAN * span:
         return med - lo > hi - med, med, False
     return _dark_strokes(work), med, False
+
+
+def _border_quartiles(work: np.ndarray) -> tuple[int, int, int]:
+    """The first quartile, median and third quartile of the picture's outermost pixels."""
+    h, w = work.shape
+    if work.size <= SMALL_PICTURE:  # a border at one level (MNIST, a clean crop) needs no sort
+        lo, hi = cv2.minMaxLoc(work, _border_mask(h, w))[:2]
+        if lo == hi:
+            return int(lo), int(lo), int(lo)
+    edge = np.concatenate((work[0], work[h - 1], work[1 : h - 1, 0], work[1 : h - 1, w - 1]))
+    n = len(edge)
+    return tuple(np.partition(edge, (n // 4, n // 2, 3 * n // 4))[[n // 4, n // 2, 3 * n // 4]].tolist())
+
+
+@functools.lru_cache(maxsize=32)
+def _border_mask(h: int, w: int) -> np.ndarray:
+    """uint8 mask of the outermost pixels of an h x w picture."""
+    mask = np.full((h, w), 255, np.uint8)
+    mask[1 : h - 1, 1 : w - 1] = 0
+    mask.flags.writeable = False  # shared between calls
+    return mask
 
 
 def _dark_strokes(work: np.ndarray) -> bool:
@@ -382,6 +416,8 @@ def _paper_level(work: np.ndarray, med: int, hi: int) -> np.ndarray | int:
 
 
 def union(boxes: list[Box]) -> Box:
+    if len(boxes) == 1:  # the usual single blob
+        return boxes[0]
     x0 = min(b.x for b in boxes)
     y0 = min(b.y for b in boxes)
     x1 = max(b.x + b.w for b in boxes)
@@ -405,21 +441,35 @@ def fit_digit(crop: np.ndarray, contract: Contract) -> np.ndarray | None:
     box = contract.box
     s = box / max(w, h)
     nw, nh = max(1, min(box, round(w * s))), max(1, min(box, round(h * s)))
-    img = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
-    m = cv2.moments(img)
-    if m["m00"] <= 0:
+    if (nw, nh) != (w, h):  # (a digit already box-sized, as MNIST's are, would only be copied)
+        img = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+    # the moments that centre it as one integer product: the same exact sums as cv2.moments
+    # takes of uint8 pixels, without the seven higher moments it also works out
+    m00, m10, m01 = np.dot(img.ravel(), _moment_weights(nh, nw)).tolist()
+    if m00 <= 0:
         return None
     out_h, out_w = contract.input_size
-    ox = min(max(round(out_w / 2 - m["m10"] / m["m00"]), 0), out_w - nw)
-    oy = min(max(round(out_h / 2 - m["m01"] / m["m00"]), 0), out_h - nh)
+    ox = min(max(round(out_w / 2 - m10 / m00), 0), out_w - nw)
+    oy = min(max(round(out_h / 2 - m01 / m00), 0), out_h - nh)
     out = np.zeros((out_h, out_w), np.uint8)
     out[oy : oy + nh, ox : ox + nw] = img
     # A hairline (a fine pen on a large digit) comes out of the fit as faint one-pixel lines:
     # no MNIST digit is that thin (their lit pixels average above 0.67 of full ink; these ~0.5).
-    # Widen it by a pixel, as thin as MNIST's thinnest.
-    if m["m00"] < THIN_STROKE * 255 * np.count_nonzero(img > 40):
+    # Widen it by a pixel, as thin as MNIST's thinnest. (Lit pixels are no more than nonzero ones,
+    # a cheaper count that already rules out most digits.)
+    thin = THIN_STROKE * 255
+    if m00 < thin * cv2.countNonZero(img) and m00 < thin * np.count_nonzero(img > 40):
         out = cv2.dilate(out, _CROSS3)
     return out
+
+
+@functools.lru_cache(maxsize=64)
+def _moment_weights(h: int, w: int) -> np.ndarray:
+    """int64 [h * w, 3]: 1, x, y of each pixel of an h x w picture in raster order."""
+    y, x = np.mgrid[0:h, 0:w]
+    weights = np.stack([np.ones_like(x), x, y], axis=-1).reshape(-1, 3).astype(np.int64)
+    weights.flags.writeable = False  # shared between calls
+    return weights
 
 
 def normalize(image: np.ndarray, contract: Contract, *, rgb: bool = False) -> np.ndarray | None:
