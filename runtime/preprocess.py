@@ -7,8 +7,9 @@ centred by centre of mass in ``input_size``):
 1. ``to_gray``      any array (gray, BGR, BGRA, 16-bit, float) -> uint8 gray;
 2. ``find_ink``     polarity (border, median or stroke details), paper flattening (one level,
                     a quadratic, or a local opening under cast shadows), threshold (Otsu, or a
-                    noise floor for sparse hairlines), connected components -> where the ink
-                    is; ``Ink.layer`` lifts a crop as ink bright on paper ~0;
+                    noise floor for sparse hairlines, seen on the blocks' inkiest pixels),
+                    connected components -> where the ink is; ``Ink.layer`` lifts a crop as ink
+                    bright on paper ~0 (ink in a shadow at the lit paper's contrast);
 3. ``fit_digit``    contrast stretch, crop to the ink, aspect-preserving fit, centring by
                     centre of mass; hairlines widened to an MNIST-like stroke.
 
@@ -36,7 +37,11 @@ MIN_INK_LEVEL = 24  # Otsu threshold on the flattened layer below this: only noi
 SURE_BORDER = 0.8  # ... for the border's median to name the paper on its own
 SURE_MEDIAN = 0.5  # ... for the border's median, if the border is even, or else the picture's median
 EVEN_BORDER = 0.25  # an even border: its quartiles this close, as a share of the range
+LIT_BORDER = 0.5  # a border whose quartiles spread this far: lighting spans the range (the median may be shadowed paper)
 DETAIL_BLUR = 0.05  # blur (share of the picture) whose residual are the details that give stroke polarity
+THIN_TAIL = 1 / 2000  # ... compared in tails this share of the work copy: a small thin digit fills it
+ONE_SIDED = 1.3  # ... a tail is one-sided (strokes) when one side reaches this many times as far as the other
+THICK_TAIL = 1 / 100  # ... else this share answers: a marker's strokes fill it, not its holes (small bright details too)
 EVEN_PAPER = 4.0  # paper whose levels spread less (std) is one level
 PAPER_RESIDUAL = 6.0  # paper this far (robust std) from the best quadratic: lighting with edges
 MAX_STROKE = 0.12  # ... or ink left by the quadratic holds a disc wider than this share of the picture
@@ -44,6 +49,7 @@ LOCAL_KERNEL = 0.15  # ... then paper is seen through strokes narrower than this
 NOISE_Z = 6.0  # sparse ink must stand this many noise deviations above the paper
 MIN_STROKE_WORK = 5  # ... and span this many work pixels (noise clusters are smaller)
 KEEP_FRACTION = 0.04  # components smaller than this share of the largest are noise
+SHADED = 0.85  # paper under a digit darker than this share of the lit paper is in a shadow (ink contrast restored)
 THIN_STROKE = 0.55  # fitted digits whose lit pixels average less ink than this are hairlines
 MNIST_INK_MEAN = 219.0  # mean of MNIST pixels above their Otsu threshold (stroke brightness)
 
@@ -133,7 +139,16 @@ class Ink:
         if isinstance(self.paper, int):
             out = cv2.subtract(crop, self.paper) if self.paper else crop
         else:
-            out = cv2.subtract(crop, self._at_full_scale(self.paper, box, cv2.INTER_LINEAR))
+            paper = self._at_full_scale(self.paper, box, cv2.INTER_LINEAR)
+            out = cv2.subtract(crop, paper)
+            if self.dark_ink:
+                # Ink on paper darkens with the light on it: in a shadow its contrast shrinks as
+                # the paper's brightness does (a faint stroke there can fall under fit_digit's
+                # floor). Scale it back towards the lit paper's; gentle lighting is left alone.
+                lit = SHADED * (255 - _percentile(self.paper, 0.1))  # the lit paper, more or less
+                here = 255 - cv2.mean(paper)[0]
+                if here < lit:
+                    out = cv2.convertScaleAbs(out, alpha=lit / max(here, 1.0))
         if only is not None:
             out = cv2.bitwise_and(out, out, mask=self._component_mask(box, only))
         return out
@@ -188,15 +203,27 @@ def find_ink(gray: np.ndarray, keep_fraction: float = KEEP_FRACTION) -> Ink | No
     ink) removes gradients and vignetting whatever the stroke width, since no filter kernel has
     to be wider than a stroke; only lighting no quadratic follows (a cast shadow's edge) is
     seen through a local opening. Threshold: Otsu, unless the ink is too sparse for it (a fine
-    pen on a large page), then a noise floor.
+    pen on a large page), then a noise floor, on a copy that keeps each block's inkiest pixel
+    (averaging would thin a hairline's contrast into the noise).
     """
     if min(gray.shape) < 2:  # a one-pixel line holds no digit (and OpenCV reads a 1-column array of <= 4 rows as a scalar)
         return None
     work, f = _shrink(gray, WORK_SIDE)
     lo, med, hi = _levels(work)
-    if hi - lo < MIN_CONTRAST:
-        return None
-    dark_ink, med, clean_border = _dark_ink(work, lo, med, hi)
+    if hi - lo >= MIN_CONTRAST:
+        dark_ink, med, clean_border = _dark_ink(work, lo, med, hi)
+    else:
+        # Blank, or a hairline whose contrast the averaging took (a fine pen on a large page):
+        # the blocks' darkest or brightest pixels keep it. Ink is on the side that reaches
+        # further from the paper (noise reaches about as far either way).
+        if f == 1.0 or min(gray.shape) < f:
+            return None
+        darkest = 255 - _levels(_peak_copy(gray, int(f), True))[2]  # (near-)darkest block minimum
+        brightest = _levels(_peak_copy(gray, int(f), False))[2]  # (near-)brightest block maximum
+        below, above = med - darkest, brightest - med
+        if max(below, above) < MIN_CONTRAST:
+            return None
+        dark_ink, clean_border = below > above, False
     if dark_ink:  # paper is bright: flip to MNIST polarity
         work = cv2.bitwise_not(work)
         lo, med, hi = 255 - hi, 255 - med, 255 - lo
@@ -217,6 +244,13 @@ def find_ink(gray: np.ndarray, keep_fraction: float = KEEP_FRACTION) -> Ink | No
         if upper >= MIN_INK_LEVEL and upper_mean >= 2 * MIN_INK_LEVEL:
             level, sparse = upper, False
         else:
+            if f > 1.0 and min(gray.shape) >= f:
+                # Faint or sparse ink: averaging k x k blocks divided a hairline's contrast by
+                # about k. Look again on a copy of each block's inkiest pixel (the paper surface
+                # stays as estimated; the noise floor below allows for what the peaks add).
+                work = _peak_copy(gray, int(f), dark_ink)
+                flat = cv2.subtract(work, paper)
+                hist = cv2.calcHist([flat], [0], None, [256], (0, 256)).ravel()
             level = _noise_floor(hist)
         _, mask = cv2.threshold(flat, level, 255, cv2.THRESH_BINARY)
     labels, blobs = _components(mask, work.size <= SMALL_PICTURE)
@@ -263,6 +297,25 @@ def _components(mask: np.ndarray, small: bool) -> tuple[np.ndarray, list[list[in
     return labels, stats[1:].tolist() if count <= 64 else stats[1:]
 
 
+def _peak_copy(gray: np.ndarray, k: int, dark_ink: bool) -> np.ndarray:
+    """The work copy ``_shrink`` makes (same k x k blocks, same shape) from each block's inkiest
+    pixel instead of its mean, ink bright: a line thinner than a block keeps its full contrast."""
+    h, w = gray.shape
+    block = np.ones((k, k), np.uint8)
+    # anchor (0, 0): each pixel takes the extreme of the block starting at it; keep blocks' first pixels
+    if dark_ink:
+        peaks = cv2.bitwise_not(cv2.erode(gray, block, anchor=(0, 0)))
+    else:
+        peaks = cv2.dilate(gray, block, anchor=(0, 0))
+    return np.ascontiguousarray(peaks[: h - h % k : k, : w - w % k : k])
+
+
+def _percentile(img: np.ndarray, q: float) -> int:
+    """The level below which a share ``q`` of a uint8 picture's pixels lie (a histogram's, cheap)."""
+    cdf = cv2.calcHist([img], [0], None, [256], (0, 256)).ravel().cumsum()
+    return int(np.searchsorted(cdf, q * cdf[-1]))
+
+
 def _levels(work: np.ndarray) -> tuple[int, int, int]:
     """The (near-)lowest, median and (near-)highest level: a few pixels in from either extreme,
     robust to specks, yet a thin small digit counts."""
@@ -297,7 +350,7 @@ def _dark_ink(work: np.ndarray, lo: int, med: int, hi: int) -> tuple[bool, int, 
     sure = abs((bm - lo) - (hi - bm)) / span
     if sure >= SURE_BORDER or (sure >= SURE_MEDIAN and q3 - q1 < EVEN_BORDER * span):
         return bm - lo > hi - bm, bm, q1 == q3
-    if abs((med - lo) - (hi - med)) >= SURE_MEDIAN * span:
+    if abs((med - lo) - (hi - med)) >= SURE_MEDIAN * span and q3 - q1 < LIT_BORDER * span:
         return med - lo > hi - med, med, False
     return _dark_strokes(work), med, False
 
@@ -326,13 +379,28 @@ def _border_mask(h: int, w: int) -> np.ndarray:
 def _dark_strokes(work: np.ndarray) -> bool:
     """Polarity from strokes: do the picture's details (what a blur over a few stroke widths does
     not explain) reach further below their surroundings or above? Strokes are one-sided details;
-    shadows, gradients and noise are about as much above as below."""
+    shadows, gradients and noise are about as much above as below.
+
+    Looked at on the work copy, where a small digit's thin strokes still stand out (a 64-px copy
+    averages them away, and a shadow's edge then decides), with the blur made on a small copy and
+    stretched back up (cheap; it is smooth anyway). The tail of a few pixels' worth, which the
+    strokes of a small thin digit fill, answers if it is one-sided. If not, a thick marker may be
+    drawn (its enclosed holes are small bright details that rival its strokes there): a larger
+    share, which its strokes fill, answers."""
     small, _ = _shrink(work, STATS_SIDE)
     blur = cv2.GaussianBlur(small, (0, 0), DETAIL_BLUR * max(small.shape))
-    detail = small.astype(np.float32) - blur.astype(np.float32)
-    k = max(1, detail.size // 300)  # the tails: strokes, however sparse, outweigh noise there
-    tails = np.partition(detail.ravel(), (k, detail.size - 1 - k))
-    return -float(tails[k]) > float(tails[detail.size - 1 - k])
+    blur = cv2.resize(blur, (work.shape[1], work.shape[0]), interpolation=cv2.INTER_LINEAR)
+    # histograms of the details below and above (saturated differences): cheaper than sorting
+    hists = [cv2.calcHist([d], [0], None, [256], (0, 256)).ravel()[::-1].cumsum()
+             for d in (cv2.subtract(blur, work), cv2.subtract(work, blur))]
+    n = work.size
+    for share in (THIN_TAIL, THICK_TAIL):
+        # how far below and above their surroundings the k-th furthest pixels reach (at least 1)
+        k = int(n * share) + 1
+        below, above = (max(1, 255 - int(np.searchsorted(h, k))) for h in hists)
+        if max(below, above) >= ONE_SIDED * min(below, above):
+            break
+    return below > above
 
 
 def _otsu_above(hist: np.ndarray, start: int) -> tuple[int, float]:

@@ -115,3 +115,69 @@ def test_mnist_fast_path_matches_paper_level(digits):
     for d in digits:
         ink = find_ink(d)
         assert ink.paper == 0 and not ink.dark_ink
+
+
+def test_small_thin_digit_under_a_soft_shadow_is_dark_ink():
+    """A small digit in a thin pen with a soft cast shadow across the page: the median is
+    mid-range and the border spans the shadow, so the strokes decide. They must be seen at
+    the work scale (a 64-px copy averages them away and the shadow's edge then decides)."""
+    rng = np.random.default_rng(7)
+    good = 0
+    for digit in "0123456789":
+        for angle in np.linspace(0, 2 * np.pi, 4, endpoint=False):
+            pic = np.full((480, 640), 215, np.uint8)
+            x, y = int(rng.uniform(80, 520)), int(rng.uniform(80, 420))
+            cv2.putText(pic, digit, (x, y), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 60, 1, cv2.LINE_AA)  # ~22 px tall
+            pic = pic.astype(np.float32) * shadow(pic.shape, depth=0.45, angle=angle, offset=rng.uniform(-0.2, 0.2), soft=0.12)
+            pic = np.clip(pic + rng.normal(0, 3, pic.shape), 0, 255).astype(np.uint8)
+            ink = find_ink(pic)
+            if ink is not None and ink.dark_ink:
+                box = P.union(ink.boxes)
+                good += x - 5 <= box.x + box.w / 2 <= x + 30 and y - 30 <= box.y + box.h / 2 <= y + 5
+    assert good >= 36, good  # the 64-px witness got about 7 of 40
+
+
+@pytest.mark.parametrize("gradient", [0, 40])
+def test_faint_hairline_on_a_large_noisy_page_is_found(gradient, contract):
+    """A fine pen of low contrast (40 levels, noise 4) on a 1280x960 page: the 5x5 averaging of
+    the work copy leaves the line about 8 levels, under the noise floor (or the whole page under
+    the blank threshold); the blocks' darkest pixels keep it."""
+    rng = np.random.default_rng(8)
+    light = np.linspace(0, gradient, 1280, dtype=np.float32)[None, :]  # paper darker to the right
+    for digit in "0123456789":
+        pic = np.full((960, 1280), 200, np.uint8)
+        x, y = int(rng.uniform(320, 770)), int(rng.uniform(380, 670))
+        cv2.putText(pic, digit, (x, y), cv2.FONT_HERSHEY_SIMPLEX, 3.0, 160, 1, cv2.LINE_AA)  # ~65 px tall
+        pic = np.clip(pic - light + rng.normal(0, 4, pic.shape), 0, 255).astype(np.uint8)
+        ink = find_ink(pic)
+        assert ink is not None and ink.dark_ink, digit
+        box = P.union(ink.boxes)
+        w, h = cv2.getTextSize(digit, cv2.FONT_HERSHEY_SIMPLEX, 3.0, 1)[0]
+        assert x <= box.x + box.w / 2 <= x + w and y - h <= box.y + box.h / 2 <= y, (digit, box)
+        assert normalize(pic, contract) is not None
+
+
+def test_peak_copy_matches_shrink_blocks():
+    rng = np.random.default_rng(9)
+    img = rng.integers(0, 256, (481, 643), dtype=np.uint8)
+    work, f = P._shrink(img, P.WORK_SIDE)
+    k = int(f)
+    blocks = img[: 481 - 481 % k, : 643 - 643 % k].reshape(481 // k, k, 643 // k, k)
+    assert np.array_equal(P._peak_copy(img, k, False), blocks.max(axis=(1, 3)))
+    assert np.array_equal(P._peak_copy(img, k, True), 255 - blocks.min(axis=(1, 3)))
+    assert P._peak_copy(img, k, False).shape == work.shape
+
+
+def test_faint_ink_in_a_deep_shadow_keeps_its_contrast(digits, contract):
+    """Ink darkens with the paper it is on: a grey pen (75 levels under paper 215) in a shadow
+    that takes 60 % of the light is left 30 levels, under fit_digit's floor. The layer scales
+    it back to the lit paper's contrast."""
+    rng = np.random.default_rng(10)
+    good = 0
+    for d in digits[:20]:
+        pic = paper_photo(d, 70, (360, 480), (60, 60), paper=215, ink=140).astype(np.float32)
+        pic *= shadow(pic.shape, depth=0.6, angle=np.pi, offset=-0.1, soft=0.1)  # the left side in shadow
+        pic = np.clip(pic + rng.normal(0, 2, pic.shape), 0, 255).astype(np.uint8)
+        out = normalize(pic, contract)
+        good += out is not None and similarity(out, normalize(d, contract)) > 0.8
+    assert good >= 18, good
