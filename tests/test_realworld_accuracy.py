@@ -24,9 +24,9 @@ GROUPS = {
     "numbers": ("numbers-4",),  # scored as whole numbers read exactly right
 }
 # Share right per group, set a little below what the shipped model scored on this sample
-# (wide model of d3a8838, MNIST test 99.54 %: photos 59/60, other writers 40/40, MNIST 10/10,
-# no-digit 4/10, numbers 10/10). Re-measure after retraining; raise them, never lower them to pass.
-FLOORS = {"photos": 0.9, "other-writers": 0.925, "mnist": 0.9, "no-digit": 0.3, "numbers": 0.8}
+# (the shipped model, fp32 and int8 alike: photos 56/60, other writers 40/40, MNIST 10/10,
+# no-digit 5/10, numbers 10/10). Re-measure after retraining; raise them, never lower them to pass.
+FLOORS = {"photos": 0.9, "other-writers": 0.925, "mnist": 0.9, "no-digit": 0.4, "numbers": 0.8}
 
 
 def load() -> dict[str, list[tuple[Path, str]]]:
