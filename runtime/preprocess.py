@@ -49,6 +49,7 @@ LOCAL_KERNEL = 0.15  # ... then paper is seen through strokes narrower than this
 NOISE_Z = 6.0  # sparse ink must stand this many noise deviations above the paper
 MIN_STROKE_WORK = 5  # ... and span this many work pixels (noise clusters are smaller)
 KEEP_FRACTION = 0.04  # components smaller than this share of the largest are noise
+FEW_BLOBS = 8  # up to this many kept components get their boxes one by one (cheaper than stats of all)
 SHADED = 0.85  # paper under a digit darker than this share of the lit paper is in a shadow (ink contrast restored)
 THIN_STROKE = 0.55  # fitted digits whose lit pixels average less ink than this are hairlines
 MNIST_INK_MEAN = 219.0  # mean of MNIST pixels above their Otsu threshold (stroke brightness)
@@ -145,10 +146,15 @@ class Ink:
                 # Ink on paper darkens with the light on it: in a shadow its contrast shrinks as
                 # the paper's brightness does (a faint stroke there can fall under fit_digit's
                 # floor). Scale it back towards the lit paper's; gentle lighting is left alone.
-                lit = SHADED * (255 - _percentile(self.paper, 0.1))  # the lit paper, more or less
                 here = 255 - cv2.mean(paper)[0]
-                if here < lit:
-                    out = cv2.convertScaleAbs(out, alpha=lit / max(here, 1.0))
+                # The lit paper's percentile (a histogram of the whole surface) is only needed when
+                # this paper may be in a shadow: the lit paper is no brighter than the surface's
+                # brightest point (its minimum, flipped), so paper at least SHADED of that is not
+                # in a shadow (same result, cheaper).
+                if here < SHADED * (255 - cv2.minMaxLoc(self.paper)[0]):
+                    lit = SHADED * (255 - _percentile(self.paper, 0.1))  # the lit paper, more or less
+                    if here < lit:
+                        out = cv2.convertScaleAbs(out, alpha=lit / max(here, 1.0))
         if only is not None:
             out = cv2.bitwise_and(out, out, mask=self._component_mask(box, only))
         return out
@@ -253,17 +259,8 @@ def find_ink(gray: np.ndarray, keep_fraction: float = KEEP_FRACTION) -> Ink | No
                 hist = cv2.calcHist([flat], [0], None, [256], (0, 256)).ravel()
             level = _noise_floor(hist)
         _, mask = cv2.threshold(flat, level, 255, cv2.THRESH_BINARY)
-    labels, blobs = _components(mask, work.size <= SMALL_PICTURE)
-    if len(blobs) == 0:
-        return None
-    if isinstance(blobs, list):  # the usual few blobs: plain Python is cheaper than numpy calls
-        floor = max(2, keep_fraction * max(r[4] for r in blobs))
-        kept = [(i, r) for i, r in enumerate(blobs) if r[4] >= floor]
-    else:  # a noisy picture: many specks
-        areas = blobs[:, cv2.CC_STAT_AREA]
-        keep = np.flatnonzero(areas >= max(2, keep_fraction * areas.max())).tolist()
-        kept = list(zip(keep, blobs[keep].tolist()))
-    if not kept:  # only single-pixel specks
+    labels, kept = _components(mask, keep_fraction)
+    if not kept:  # no ink, or only single-pixel specks
         return None
     if sparse:
         # Faint ink found over the noise floor: strokes long enough for a digit, clear of the
@@ -284,17 +281,27 @@ def find_ink(gray: np.ndarray, keep_fraction: float = KEEP_FRACTION) -> Ink | No
     return Ink(gray, dark_ink, paper, f, boxes, labels, tuple(i + 1 for i, _ in kept))
 
 
-def _components(mask: np.ndarray, small: bool) -> tuple[np.ndarray, list[list[int]] | np.ndarray]:
-    """8-connected blobs of a binary mask: the int32 label map, and [x, y, w, h, area] of each
-    blob in label order (label - 1): a list for the usual few, an array for many (specks)."""
-    if small:  # a labelling alone costs a fraction of one with stats ...
-        count, labels = cv2.connectedComponents(mask, connectivity=8)
-        if count == 1:
-            return labels, []
-        if count == 2:  # ... and a single blob (most clean digits) has the mask's own stats
-            return labels, [[*cv2.boundingRect(mask), cv2.countNonZero(mask)]]
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    return labels, stats[1:].tolist() if count <= 64 else stats[1:]
+def _components(mask: np.ndarray, keep_fraction: float) -> tuple[np.ndarray, list[tuple[int, list[int]]]]:
+    """8-connected blobs of a binary mask: the int32 label map, and the blobs that are not noise
+    (at least ``keep_fraction`` of the largest, and two pixels) as (label - 1, [x, y, w, h, area])
+    in label order.
+
+    Same results as cv2.connectedComponentsWithStats, cheaper: its stats cost a pass over every
+    pixel (~8x a labelling alone, even for one blob), while only the few kept blobs need a box."""
+    count, labels = cv2.connectedComponents(mask, connectivity=8)
+    if count == 1:
+        return labels, []
+    if count == 2:  # a single blob (most digits): the mask's own stats
+        area = cv2.countNonZero(mask)
+        return labels, [(0, [*cv2.boundingRect(mask), area])] if area >= 2 else []
+    areas = np.bincount(labels[mask != 0], minlength=count)[1:]  # exact pixel counts, label order
+    keep = np.flatnonzero(areas >= max(2, keep_fraction * areas.max())).tolist()
+    if len(keep) <= FEW_BLOBS:  # each box from its blob's own mask
+        boxes = [cv2.boundingRect(cv2.compare(labels, i + 1, cv2.CMP_EQ)) for i in keep]
+    else:  # many pieces (noisy ink, a number reader's low fraction): one pass for all boxes
+        stats = cv2.connectedComponentsWithStats(mask, connectivity=8)[2]
+        boxes = stats[1:][keep, :4].tolist()
+    return labels, [(i, [*box, int(areas[i])]) for i, box in zip(keep, boxes)]
 
 
 def _peak_copy(gray: np.ndarray, k: int, dark_ink: bool) -> np.ndarray:
@@ -460,7 +467,7 @@ def _paper_level(work: np.ndarray, med: int, hi: int) -> np.ndarray | int:
     sh, sw = small.shape
     basis = _quadratic_basis(sh, sw)
     at = np.flatnonzero(paper)
-    design, values = basis[at], small.ravel()[at].astype(np.float64)
+    design, values = basis.take(at, axis=0), small.ravel()[at].astype(np.float64)  # take: basis[at]'s rows, cheaper
     # normal equations through OpenCV: numpy's lstsq calls a threaded BLAS that can take
     # milliseconds on a busy machine for this 6-unknown fit
     _, coef = cv2.solve(design, values[:, None], flags=cv2.DECOMP_CHOLESKY | cv2.DECOMP_NORMAL)
