@@ -279,7 +279,7 @@ def benchmark(
                                           "runs end to end (images/s counting process start, peak memory)."),
     iterations: int = typer.Option(1000, min=1, help="Timed calls per stage (photos: a tenth)."),
     warmup: int = typer.Option(50, min=0, help="Untimed calls before each stage is timed."),
-    seconds: float = typer.Option(1.0, min=0.01, help="Seconds per throughput measurement."),
+    seconds: float = typer.Option(1.0, min=0.01, help="Seconds per throughput figure (shared by the models' turns)."),
     runs: int = typer.Option(3, min=1, help="Folder mode: runs per model (the median is reported)."),
     cold_runs: int = typer.Option(3, min=0, help="Process-start runs (0: skip)."),
 ) -> None:

@@ -136,7 +136,17 @@ def p50_us(fn, inputs: list, runs: int) -> float:
 
 
 def timings(clf: Classifier, sets: dict[str, list[tuple[Path, str, str]]], runs: int) -> dict[str, float]:
-    """p50 of the shared preprocessing (decoded array -> model input), without decoding or inference."""
+    """p50 of the shared preprocessing (decoded array -> model input), without decoding or inference,
+    with OpenCV on one thread as `edge-digit classify` and `live` run it."""
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        return _timings(clf, sets, runs)
+    finally:
+        cv2.setNumThreads(threads)
+
+
+def _timings(clf: Classifier, sets: dict[str, list[tuple[Path, str, str]]], runs: int) -> dict[str, float]:
     out = {}
     photos = [p for p, _, _ in sets.get("photo-paper", [])[:20]]
     if photos:
