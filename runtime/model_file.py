@@ -17,8 +17,9 @@ from .onnx_scan import ExternalRef, NotOnnx, external_refs
 MODELS_DIR = "models"
 FP32_MODEL_NAME = "digits-fp32.onnx"  # the exact Keras answer
 INT8_MODEL_NAME = "digits-int8.onnx"  # same accuracy; faster only where the CPU multiplies int8 natively
-# x86 flags of int8 dot-product instructions: with them the int8 file ran 1.3-1.4x faster in folder
-# runs (BENCHMARKS.md); without them int8 measured no faster than fp32, so fp32 stays the default
+# x86 flags of int8 dot-product instructions: with them the int8 file ran 1.0-1.3x as fast as fp32
+# in batches and a little faster end to end (BENCHMARKS.md); without them int8 measured no faster
+# than fp32, so fp32 stays the default there
 INT8_DOT_FLAGS = frozenset({"avx512_vnni", "avx_vnni"})
 MAX_MODEL_BYTES = 64 * 1024 * 1024
 
