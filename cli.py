@@ -13,6 +13,7 @@ from .runtime.errors import EdgeDigitError
 
 app = typer.Typer(
     add_completion=False,
+    rich_markup_mode=None,  # help text is plain: "edge-digit[train]" must not be read as markup
     no_args_is_help=True,
     help="Handwritten digit recognition at the edge: classify images, read numbers, train and export models.",
     context_settings={"help_option_names": ["-h", "--help"]},

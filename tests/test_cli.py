@@ -73,6 +73,13 @@ def test_help_explains_commands():
         assert command in res.stdout
 
 
+def test_help_shows_install_hints_verbatim():
+    # square brackets are literal text in help, not markup to swallow: the train extra must show
+    res = run_cli("train", "--help")
+    assert res.returncode == 0
+    assert "edge-digit[train]" in res.stdout.replace("-\n", "-").replace(" ", "")
+
+
 def test_recursive_glob_names_each_file_once(tmp_path):
     import shutil
 
