@@ -245,9 +245,17 @@ def find_ink(gray: np.ndarray, keep_fraction: float = KEEP_FRACTION) -> Ink | No
         # a low level, but bright ink above it.) Either the paper left a broad tail (the edge of
         # a shadow) that hides a clear ink class further up, or the ink is too sparse for Otsu (a
         # fine pen on a large page) and it split the noise: keep what stands well clear of it.
-        hist = cv2.calcHist([flat], [0], None, [256], (0, 256)).ravel()
-        upper, upper_mean = _otsu_above(hist, int(level) + 1)
-        if upper >= MIN_INK_LEVEL and upper_mean >= 2 * MIN_INK_LEVEL:
+        hist, upper = _clear_split(flat, level)
+        if upper is None and not isinstance(paper, int):
+            # or a quadratic passed for the lighting yet left a shadow's edge as a broad band of
+            # faint "ink" around the strokes: the paper seen locally may leave a clear ink class
+            local = _local_paper(work)
+            local_flat = cv2.subtract(work, local)
+            local_level = cv2.threshold(local_flat, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[0]
+            local_hist, local_upper = _clear_split(local_flat, local_level)
+            if local_upper is not None:
+                paper, flat, hist, upper = local, local_flat, local_hist, local_upper
+        if upper is not None:
             level, sparse = upper, False
         else:
             if f > 1.0 and min(gray.shape) >= f:
@@ -410,6 +418,14 @@ def _dark_strokes(work: np.ndarray) -> bool:
     return below > above
 
 
+def _clear_split(flat: np.ndarray, level: float) -> tuple[np.ndarray, int | None]:
+    """The 256-bin histogram of a flattened layer, and Otsu's split of the levels above ``level``
+    if it leaves a clear ink class (bright enough on average), else None."""
+    hist = cv2.calcHist([flat], [0], None, [256], (0, 256)).ravel()
+    upper, upper_mean = _otsu_above(hist, int(level) + 1)
+    return hist, upper if upper >= MIN_INK_LEVEL and upper_mean >= 2 * MIN_INK_LEVEL else None
+
+
 def _otsu_above(hist: np.ndarray, start: int) -> tuple[int, float]:
     """Otsu's split of the levels from ``start`` up (of a 256-bin histogram), and the mean
     level of the upper class."""
@@ -481,12 +497,20 @@ def _paper_level(work: np.ndarray, med: int, hi: int) -> np.ndarray | int:
         if cv2.distanceTransform(left, cv2.DIST_L2, 3).max() > MAX_STROKE * max(sh, sw):
             surface = None
     if surface is None:
-        # Lighting no quadratic follows (a shadow's edge moves whole regions): an opening removes
-        # every stroke narrower than its kernel and keeps the shadows' edges. Only here, because a
-        # marker stroke wider than the kernel would be taken for paper.
-        side = int(LOCAL_KERNEL * max(sh, sw)) | 1
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
-        surface = cv2.morphologyEx(small, cv2.MORPH_OPEN, kernel, borderType=cv2.BORDER_REPLICATE)
+        return _local_paper(work, small)
+    return cv2.resize(surface, (work.shape[1], work.shape[0]), interpolation=cv2.INTER_LINEAR)
+
+
+def _local_paper(work: np.ndarray, small: np.ndarray | None = None) -> np.ndarray:
+    """Paper seen locally, for lighting no quadratic follows (a shadow's edge moves whole
+    regions): an opening removes every stroke narrower than its kernel and keeps the shadows'
+    edges. Only where needed, because a marker stroke wider than the kernel would be taken for
+    paper. ``small``: the STATS_SIDE copy of ``work``, if made already."""
+    if small is None:
+        small, _ = _shrink(work, STATS_SIDE)
+    side = int(LOCAL_KERNEL * max(small.shape)) | 1
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
+    surface = cv2.morphologyEx(small, cv2.MORPH_OPEN, kernel, borderType=cv2.BORDER_REPLICATE)
     return cv2.resize(surface, (work.shape[1], work.shape[0]), interpolation=cv2.INTER_LINEAR)
 
 

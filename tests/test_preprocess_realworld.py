@@ -181,3 +181,14 @@ def test_faint_ink_in_a_deep_shadow_keeps_its_contrast(digits, contract):
         out = normalize(pic, contract)
         good += out is not None and similarity(out, normalize(d, contract)) > 0.8
     assert good >= 18, good
+
+
+def test_pale_ink_beside_a_shadow_edge_the_quadratic_misses(digits, contract):
+    """A quadratic can pass for the lighting yet leave a sharp shadow's edge as a broad band of
+    faint "ink" that hides pale strokes from Otsu: the paper is then seen locally instead."""
+    rng = np.random.default_rng(5)
+    for d in digits[:20]:
+        pic = paper_photo(d, 90, (460, 680), (220, 50), paper=180, ink=120).astype(np.float32)
+        pic *= shadow(pic.shape, depth=0.3, angle=0.1, offset=0.05, soft=0.05)
+        pic = np.clip(pic + rng.normal(0, 4, pic.shape), 0, 255).astype(np.uint8)
+        assert similarity(normalize(pic, contract), normalize(d, contract)) > 0.8
