@@ -30,6 +30,7 @@ from .contract import Contract
 
 STATS_SIDE = 64  # polarity and background are estimated on a copy at most this large
 WORK_SIDE = 256  # ink is located on a copy at most this large (photos stay fast)
+BLUR_BLOCKS = (3, 5)  # block sizes whose means a box blur gives faster than area resampling (640- and 1280-px frames)
 SMALL_PICTURE = 64 * 64  # pictures up to this many pixels take cheaper paths (same results)
 MIN_CONTRAST = 40  # spread of the (near-)extreme pixel values below this: a blank picture
 MIN_INK_LEVEL = 24  # Otsu threshold on the flattened layer below this: only noise
@@ -115,7 +116,12 @@ def _shrink(img: np.ndarray, side: int) -> tuple[np.ndarray, float]:
     k = -(-longer // side)
     if h < k or w < k:  # a sliver: no whole block across it
         return cv2.resize(img, (max(1, w // k), max(1, h // k)), interpolation=cv2.INTER_AREA), float(k)
-    return cv2.resize(img[: h - h % k, : w - w % k], (w // k, h // k), interpolation=cv2.INTER_AREA), float(k)
+    whole = img[: h - h % k, : w - w % k]
+    if k in BLUR_BLOCKS:
+        # the same block means from a box blur anchored at each block's corner, kept every k-th
+        # pixel: OpenCV's area resampling has a fast path for 2x only (1.7x faster at 3, 1.4x at 5)
+        return np.ascontiguousarray(cv2.blur(whole, (k, k), anchor=(0, 0))[::k, ::k]), float(k)
+    return cv2.resize(whole, (w // k, h // k), interpolation=cv2.INTER_AREA), float(k)
 
 
 @dataclass(frozen=True)

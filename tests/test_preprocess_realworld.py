@@ -109,6 +109,18 @@ def test_shrink_uses_whole_blocks():
     assert sliver.shape[1] <= P.WORK_SIDE and f == 8.0
 
 
+@pytest.mark.parametrize("size", [(480, 640), (720, 1280), (300, 700), (1080, 1920), (241, 1030)])
+def test_shrink_gives_the_block_means_of_area_resampling(size):
+    """Whichever way a block size is computed, the work copy is the rounded mean of each block."""
+    rng = np.random.default_rng(sum(size))
+    for img in (rng.integers(0, 256, size, dtype=np.uint8), np.full(size, 255, np.uint8),
+                cv2.GaussianBlur(rng.integers(0, 256, size, dtype=np.uint8), (0, 0), 3)):
+        small, f = P._shrink(img, P.WORK_SIDE)
+        k = int(f)
+        h, w = (s - s % k for s in size)
+        assert np.array_equal(small, cv2.resize(img[:h, :w], (w // k, h // k), interpolation=cv2.INTER_AREA))
+
+
 def test_mnist_fast_path_matches_paper_level(digits):
     """A small picture framed by one exact level takes that level as its paper, as the full
     estimate would (MNIST's paper is 0)."""
