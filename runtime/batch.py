@@ -28,7 +28,7 @@ import numpy as np
 
 from .classifier import Classifier, Prediction
 from .errors import EdgeDigitError, ImageError
-from .files import iter_inputs
+from .files import iter_paths
 
 PARALLEL_MIN_FILES = 512  # fewer files: one process (forking workers would cost more than it saves)
 CHUNK_FILES = 64  # paths per task sent to a worker: small enough to balance, large enough to amortise
@@ -86,7 +86,7 @@ def classify_files(classifier: Classifier, inputs: Iterable[str | os.PathLike], 
     ``workers``: processes that decode and preprocess; None picks one per core once there are
     at least PARALLEL_MIN_FILES files, 0 or 1 keeps everything in this process.
     """
-    paths = (str(p) for p in iter_inputs(inputs))
+    paths = iter_paths(inputs)
     n_workers = default_workers() if workers is None else workers
     if n_workers > 1 and parallel_available():
         enough = PARALLEL_MIN_FILES if workers is None else 1

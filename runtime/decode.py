@@ -9,12 +9,12 @@ import io
 import os
 import stat
 import struct
-from pathlib import Path
 
 import cv2
 import numpy as np
 
 from .errors import ImageError
+from .files import IMAGE_SUFFIXES, as_named
 
 MAX_PIXELS = 50_000_000  # refuse decompression bombs before decoding (a 30000x30000 PNG is 900 MP)
 MAX_FILE_BYTES = 256 * 1024 * 1024
@@ -157,42 +157,51 @@ def as_picture(image: np.ndarray, name: str = "<array>") -> np.ndarray:
 
 
 def read_bytes(path: str | os.PathLike) -> bytes:
-    p = Path(path)
+    name = as_named(path)  # the file as pathlib spells it, as messages have always named it
     try:
-        st = p.stat()
+        st = os.stat(name)
         if stat.S_ISDIR(st.st_mode):
-            raise ImageError(f"{p}: {_folder_problem(p)}")
+            raise ImageError(f"{name}: {_folder_problem(name)}")
         if not stat.S_ISREG(st.st_mode):  # a pipe or device would block or never end
-            raise ImageError(f"{p}: not a regular file (a device, pipe or socket)")
+            raise ImageError(f"{name}: not a regular file (a device, pipe or socket)")
         if st.st_size == 0:
-            raise ImageError(f"{p}: empty file")
+            raise ImageError(f"{name}: empty file")
         if st.st_size > MAX_FILE_BYTES:
-            raise ImageError(f"{p}: file of {st.st_size} bytes is larger than the {MAX_FILE_BYTES}-byte limit")
-        with open(p, "rb") as f:
-            # sized read: f.read(MAX_FILE_BYTES + 1) allocates (and frees) that many bytes per call, ~40 us a file
+            raise ImageError(f"{name}: file of {st.st_size} bytes is larger than the {MAX_FILE_BYTES}-byte limit")
+        # unbuffered: one read brings in a file of the size stat gave, where a buffered reader adds
+        # system calls of its own (isatty, lseek, a second read to find the end) and a copy.
+        # Sized: f.read(MAX_FILE_BYTES + 1) would allocate (and free) that many bytes per call, ~40 us a file.
+        with open(name, "rb", buffering=0) as f:
             data = f.read(st.st_size + 1)
-            if len(data) > st.st_size:  # the file grew since stat: read on, up to the limit as before
-                data += f.read(MAX_FILE_BYTES + 1 - len(data))
+            if len(data) != st.st_size:  # grew or shrank since stat: read on to the end, up to the limit as before
+                data += _read_to_end(f, MAX_FILE_BYTES + 1 - len(data))
             return data
     except ImageError:
         raise
     except FileNotFoundError:
-        raise ImageError(f"{p}: {'broken symbolic link' if p.is_symlink() else 'no such file'}") from None
+        raise ImageError(f"{name}: {'broken symbolic link' if os.path.islink(name) else 'no such file'}") from None
     except PermissionError:
-        raise ImageError(f"{p}: permission denied") from None
+        raise ImageError(f"{name}: permission denied") from None
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise ImageError(f"{p}: symbolic link loop") from None
-        raise ImageError(f"{p}: cannot read ({exc.strerror or exc})") from None
+            raise ImageError(f"{name}: symbolic link loop") from None
+        raise ImageError(f"{name}: cannot read ({exc.strerror or exc})") from None
 
 
-def _folder_problem(p: Path) -> str:
+def _read_to_end(f, limit: int) -> bytes:
+    """At most ``limit`` more bytes from an unbuffered file, to its end (one read may return fewer)."""
+    parts = []
+    while limit > 0 and (part := f.read(limit)):
+        parts.append(part)
+        limit -= len(part)
+    return b"".join(parts)
+
+
+def _folder_problem(folder: str) -> str:
     """Why a folder was handed to the image reader: an empty or unreadable folder named on the
-    command line (files.iter_inputs yields those so they are reported, not skipped)."""
-    from .files import IMAGE_SUFFIXES
-
+    command line (files.iter_paths yields those so they are reported, not skipped)."""
     try:
-        with os.scandir(p) as it:
+        with os.scandir(folder) as it:
             if not any(os.path.splitext(e.name)[1].lower() in IMAGE_SUFFIXES for e in it):
                 return "folder holds no image files"
     except PermissionError:

@@ -8,10 +8,9 @@ everything printed so far is whole lines, and the caller's counts match them.
 
 from __future__ import annotations
 
-import contextlib
 import signal
 import threading
-from typing import Iterator, TextIO
+from typing import TextIO
 
 
 class LineWriter:
@@ -28,6 +27,7 @@ class LineWriter:
         self._depth = 0  # nesting of held() blocks
         self._pending = False
         self._previous = None
+        self._held = _Held(self)
 
     def __enter__(self) -> "LineWriter":
         # signal handlers can only be set from the main thread; leave an ignored SIGINT ignored
@@ -46,17 +46,9 @@ class LineWriter:
             return
         raise KeyboardInterrupt
 
-    @contextlib.contextmanager
-    def held(self) -> Iterator[None]:
+    def held(self) -> "_Held":
         """A block that Ctrl-C does not cut short: the interrupt is raised when it ends."""
-        self._depth += 1
-        try:
-            yield
-        finally:
-            self._depth -= 1
-        if self._pending and not self._depth:
-            self._pending = False
-            raise KeyboardInterrupt
+        return self._held
 
     def write(self, line: str) -> None:
         """Write ``line`` and a newline, whole."""
@@ -81,3 +73,25 @@ class LineWriter:
         self.__exit__()
         self._pending = False
         self._flush()
+
+
+class _Held:
+    """What ``LineWriter.held()`` returns: one object per writer, entered for every line (a
+    generator-based context manager would build a generator and a wrapper per line). The state,
+    the nesting depth and a pending interrupt, is the writer's, so blocks nest."""
+
+    __slots__ = ("_writer",)
+
+    def __init__(self, writer: LineWriter) -> None:
+        self._writer = writer
+
+    def __enter__(self) -> None:
+        self._writer._depth += 1
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        w = self._writer
+        w._depth -= 1
+        # an exception from the block goes on as it is; the held interrupt stays pending (drain clears it)
+        if exc_type is None and w._pending and not w._depth:
+            w._pending = False
+            raise KeyboardInterrupt

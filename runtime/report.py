@@ -33,8 +33,12 @@ def table_line(res: FileResult) -> str:
     return f"{path}  {label}  {p.confidence:.3f}  [{_top_text(res)}]{note}"
 
 
+# one encoder for every line: json.dumps with an option builds a new JSONEncoder per call (same output)
+_JSON = json.JSONEncoder(ensure_ascii=False)
+
+
 def jsonl_line(res: FileResult) -> str:
-    return json.dumps(res.to_dict(), ensure_ascii=False)
+    return _JSON.encode(res.to_dict())
 
 
 CSV_HEADER = ["path", "label", "confidence", "top", "reason", "error"]
@@ -82,7 +86,7 @@ def read_table_line(res: ReadResult) -> str:
 
 
 def read_jsonl_line(res: ReadResult) -> str:
-    return json.dumps(res.to_dict(), ensure_ascii=False)
+    return _JSON.encode(res.to_dict())
 
 
 def read_csv_line(res: ReadResult) -> str:
