@@ -87,15 +87,21 @@ def prepare_inputs(x: np.ndarray, contract: Contract, copies: int, seed: int, wo
     return [plain] + [np.concatenate(rendered[c * per_copy : (c + 1) * per_copy]) for c in range(copies)]
 
 
+def split_indices(n: int, seed: int, val_size: int, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(validation, training) indices into a training set of ``n`` images, as ``train`` carves
+    them: a validation split that models trained with this seed never learn from."""
+    order = np.random.default_rng(seed).permutation(n)
+    if limit:
+        order = order[:limit]
+    n_val = min(val_size, len(order) // 5)
+    return order[:n_val], order[n_val:]
+
+
 def train(cfg: TrainConfig, log: Callable[[str], None] = print) -> TrainResult:
     contract = Contract(extra={"trained_with": {k: v for k, v in asdict(cfg).items() if k not in ("out", "workers")}})
     ds = data_sources.load(cfg.data, seed=cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
-    order = rng.permutation(len(ds.x_train))
-    if cfg.limit:
-        order = order[: cfg.limit]
-    n_val = min(cfg.val_size, len(order) // 5)
-    val_idx, train_idx = order[:n_val], order[n_val:]
+    val_idx, train_idx = split_indices(len(ds.x_train), cfg.seed, cfg.val_size, cfg.limit)
+    n_val = len(val_idx)
     if len(train_idx) == 0:
         raise DataError(f"{ds.source}: too few training images to carve a validation split")
     log(f"data: {ds.source}: {len(train_idx)} train, {n_val} validation, {len(ds.x_test)} test images")

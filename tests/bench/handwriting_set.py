@@ -7,6 +7,10 @@ fonts, a synthetic hand): never from training digits, and never through train/au
 the model is not graded on its own augmentation. Each condition draws its own digits and
 parameters from a seed derived from --seed and the condition's name.
 
+``--digits validation`` draws the MNIST digits from the validation split that ``edge-digit
+train`` carves out of the training data instead (for a given --train-seed): a set to choose
+between trained models with, so that the test digits are only used to report the chosen one.
+
 labels.csv: condition, file (relative to --out), label (a digit; a digit string for numbers;
 empty for "no digit"), source (which writer drew it).
 """
@@ -273,9 +277,15 @@ def condition_seed(seed: int, name: str) -> int:
 
 
 def build(out: Path, count: int, seed: int, mnist: Path, conditions: list[str], mnist_count: int | None,
-          small: bool = False) -> list[dict]:
+          small: bool = False, digits: str = "test", train_seed: int = 0) -> list[dict]:
     with np.load(mnist) as d:
-        x_test, y_test = d["x_test"], d["y_test"]
+        if digits == "validation":
+            from edge_digit.train.fit import TrainConfig, split_indices
+
+            val_idx, _ = split_indices(len(d["y_train"]), train_seed, TrainConfig.val_size)
+            x_test, y_test = d["x_train"][val_idx], d["y_train"][val_idx]
+        else:
+            x_test, y_test = d["x_test"], d["y_test"]
     rows = []
     for name in conditions:
         make, _ = CONDITIONS[name]
@@ -303,7 +313,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--count", type=int, default=1000, help="Images per condition (default 1000).")
     ap.add_argument("--mnist-count", type=int, default=None, help="MNIST test digits for the 'mnist' condition (default all).")
     ap.add_argument("--seed", type=int, default=2024)
-    ap.add_argument("--mnist", type=Path, default=DEFAULT_MNIST, help="A keras-layout mnist.npz (only x_test/y_test are read).")
+    ap.add_argument("--mnist", type=Path, default=DEFAULT_MNIST, help="A keras-layout mnist.npz.")
+    ap.add_argument("--digits", choices=("test", "validation"), default="test",
+                    help="MNIST digits from the test split (to report), or from the training run's validation split "
+                    "(to choose between models).")
+    ap.add_argument("--train-seed", type=int, default=0, help="With --digits validation: the --seed of the training runs.")
     ap.add_argument("--conditions", default=",".join(CONDITIONS), help="Comma-separated subset of: " + ", ".join(CONDITIONS))
     ap.add_argument("--small", action="store_true", help="Small pictures (photos 150-210 px wide, digits 30-55 px): "
                     "the sample committed with the tests.")
@@ -313,10 +327,10 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         ap.error(f"unknown conditions: {', '.join(unknown)}")
     args.out.mkdir(parents=True, exist_ok=True)
-    rows = build(args.out, args.count, args.seed, args.mnist, names, args.mnist_count, args.small)
+    rows = build(args.out, args.count, args.seed, args.mnist, names, args.mnist_count, args.small, args.digits, args.train_seed)
     (args.out / "set.json").write_text(json.dumps({
         "command": " ".join(["python", "tests/bench/handwriting_set.py", *(argv if argv is not None else sys.argv[1:])]),
-        "seed": args.seed, "count": args.count, "small": args.small, "conditions": {n: CONDITIONS[n][1] for n in names},
+        "seed": args.seed, "count": args.count, "small": args.small, "digits": args.digits, "conditions": {n: CONDITIONS[n][1] for n in names},
     }, indent=2))
     print(f"wrote {len(rows)} images in {len(names)} conditions to {args.out}")
 
