@@ -81,7 +81,7 @@ def train(
     out: Path = typer.Option(Path("model.keras"), "--out", "-o", help="Where to write the trained Keras model."),
     epochs: int = typer.Option(20, min=1, help="Training epochs (fixed schedule; the last model is saved)."),
     seed: int = typer.Option(0, help="Seed for the split, the augmentations and the weights."),
-    width: str = typer.Option("wide", help="Network width: small, base or wide."),
+    width: str = typer.Option("wide", help="Network width: small, base, wide or wider."),
     augment_copies: int = typer.Option(2, min=0, help="Photo/scan-like renderings made of each training digit."),
     batch_size: int = typer.Option(128, min=1),
     limit: Optional[int] = typer.Option(None, min=10, help="Use only N training images (quick trials)."),
@@ -90,10 +90,11 @@ def train(
     try:
         from .train.fit import TrainConfig
         from .train.fit import train as run_training
+        from .train.model import WIDTHS
     except ImportError as exc:
         fail(EdgeDigitError(f"training needs the train extra (pip install 'edge-digit[train]'): {exc}"), 2)
-    if width not in ("small", "base", "wide"):
-        fail(EdgeDigitError(f"--width must be small, base or wide, not {width!r}"), 2)
+    if width not in WIDTHS:
+        fail(EdgeDigitError(f"--width must be one of {', '.join(WIDTHS)}, not {width!r}"), 2)
     check_out(out)
     cfg = TrainConfig(data=data, out=str(out), epochs=epochs, seed=seed, width=width,
                       augment_copies=augment_copies, batch_size=batch_size, limit=limit)

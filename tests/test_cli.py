@@ -89,3 +89,9 @@ def test_recursive_glob_names_each_file_once(tmp_path):
     res = run_cli("classify", str(tmp_path / "**"), "-f", "jsonl")
     assert res.returncode == 0, res.stderr
     assert sorted(json.loads(line)["label"] for line in res.stdout.splitlines()) == [1, 2]
+
+
+def test_train_refuses_an_unknown_width():
+    res = run_cli("train", "--width", "huge", "--data", "nothing.npz")
+    assert res.returncode == 2
+    assert "--width must be one of small, base, wide, wider" in res.stderr and "Traceback" not in res.stderr

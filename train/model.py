@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..runtime.contract import Contract
 
-WIDTHS = {"small": (16, 32, 64), "base": (24, 48, 96), "wide": (32, 64, 128)}
+WIDTHS = {"small": (16, 32, 64), "base": (24, 48, 96), "wide": (32, 64, 128), "wider": (40, 80, 160)}
 
 
 def build_model(contract: Contract, width: str = "base"):
