@@ -52,6 +52,7 @@ MIN_STROKE_WORK = 5  # ... and span this many work pixels (noise clusters are sm
 KEEP_FRACTION = 0.04  # components smaller than this share of the largest are noise
 FEW_BLOBS = 8  # up to this many kept components get their boxes one by one (cheaper than stats of all)
 SHADED = 0.85  # paper under a digit darker than this share of the lit paper is in a shadow (ink contrast restored)
+FIT_SIDE = 6  # crops longer than this many box sides are fitted from their block means
 THIN_STROKE = 0.55  # fitted digits whose lit pixels average less ink than this are hairlines
 MNIST_INK_MEAN = 219.0  # mean of MNIST pixels above their Otsu threshold (stroke brightness)
 
@@ -532,6 +533,10 @@ def union(boxes: list[Box]) -> Box:
 
 def fit_digit(crop: np.ndarray, contract: Contract) -> np.ndarray | None:
     """An ink-layer crop holding one digit -> uint8 model input (input_size), or None if empty."""
+    if max(crop.shape) > FIT_SIDE * contract.box:
+        # far larger than the box it is fitted into: its block means first (what the final area
+        # resampling averages anyway), so the steps below touch a few thousand pixels, not tens of thousands
+        crop, _ = _shrink(crop, FIT_SIDE * contract.box)
     level, mask = cv2.threshold(crop, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     if level < MIN_INK_LEVEL and crop.max() < 2 * MIN_INK_LEVEL:
         return None

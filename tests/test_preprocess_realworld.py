@@ -204,3 +204,15 @@ def test_pale_ink_beside_a_shadow_edge_the_quadratic_misses(digits, contract):
         pic *= shadow(pic.shape, depth=0.3, angle=0.1, offset=0.05, soft=0.05)
         pic = np.clip(pic + rng.normal(0, 4, pic.shape), 0, 255).astype(np.uint8)
         assert similarity(normalize(pic, contract), normalize(d, contract)) > 0.8
+
+
+def test_large_crops_are_fitted_from_their_block_means(digits, contract, monkeypatch):
+    """A digit far larger than the model's box is fitted from a smaller copy (cheaper): the
+    result is what fitting the full-resolution crop gives, up to resampling."""
+    for d in digits[:10]:
+        pic = paper_photo(d, 300, (400, 400), (50, 50), paper=210, ink=30)
+        quick = normalize(pic, contract)
+        monkeypatch.setattr(P, "FIT_SIDE", 10**6)
+        full = normalize(pic, contract)
+        monkeypatch.undo()
+        assert similarity(quick, full) > 0.97
