@@ -1,6 +1,6 @@
 """MNIST test accuracy measured through the CLI, as a user would get it.
 
-    python tests/bench/bench_mnist.py [--data ../shared/data/mnist.npz] [--keep DIR]
+    python tests/bench/bench_mnist.py [--data ../shared/data/mnist.npz] [--keep DIR] [--models FP32 INT8]
 
 Writes the 10,000 test digits as PNG files, runs `edge-digit classify DIR --format jsonl`
 for the shipped fp32 and int8 models, and prints accuracy and agreement.
@@ -33,6 +33,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "mnist.npz"))
     ap.add_argument("--keep", help="write the PNG files here instead of a temporary folder")
+    ap.add_argument("--models", nargs=2, metavar=("FP32", "INT8"), help="ONNX files to measure (default: the shipped pair)")
     args = ap.parse_args()
     with np.load(args.data) as d:
         x, y = d["x_test"], d["y_test"]
@@ -45,11 +46,11 @@ def main() -> None:
             cv2.imwrite(str(folder / f"{i:05d}.png"), img)
         truth = {f"{i:05d}.png": int(v) for i, v in enumerate(y)}
         results = {}
-        for name in ("digits-fp32.onnx", "digits-int8.onnx"):
-            got = classify(folder, str(shipped_model(name)))
+        for name in args.models or [str(shipped_model(n)) for n in ("digits-fp32.onnx", "digits-int8.onnx")]:
+            got = classify(folder, name)
             correct = sum(got[k] == v for k, v in truth.items())
             results[name] = got
-            print(f"{name}: {correct}/{len(truth)} = {100 * correct / len(truth):.2f}% (through `edge-digit classify`)")
+            print(f"{Path(name).name}: {correct}/{len(truth)} = {100 * correct / len(truth):.2f}% (through `edge-digit classify`)")
         a, b = results.values()
         agree = sum(a[k] == b[k] for k in truth)
         print(f"int8 vs fp32 top-1 agreement: {100 * agree / len(truth):.2f}%")
