@@ -25,6 +25,7 @@ import numpy as np
 from .preprocess import Box, Ink, union
 
 READ_KEEP_FRACTION = 0.005  # find_ink's noise floor for numbers: keep small pieces, judged below
+TALL = 0.6  # blobs at least this share of the tallest substantial one set the writing height
 MERGE_OVERLAP = 0.5  # x-overlap, as a share of the narrower piece, that makes two pieces one digit
 MERGE_GAP = 0.3  # largest vertical gap between pieces of one digit, in writing heights
 MERGE_MAX_HEIGHT = 1.35  # a merged digit may not be taller than this many writing heights
@@ -32,7 +33,7 @@ NOISE_SIDE = 0.3  # a segment whose longer side is below this many writing heigh
 MIN_DIGIT_PX = 8  # ... or whose ink spans fewer pixels: no digit is legible that small (a dot, a speck)
 FRAGMENT_HEIGHT = 0.5  # a piece shorter than this many writing heights is part of a digit ...
 FRAGMENT_GAP = 0.3  # ... the nearest one, if no further than this (in writing heights) ...
-FRAGMENT_WIDTH = 1.4  # ... and together no wider than this
+FRAGMENT_WIDTH = 1.6  # ... and together no wider than this (a 5's bar can reach far to the right)
 JOIN_GAP = 0.25  # neighbours this close (in writing heights) ...
 JOIN_WIDTH = 1.1  # ... and together no wider than this may be one digit: the classifier decides
 # Width of a segment in writing heights (or its own height, if taller). Single digits are
@@ -54,10 +55,13 @@ class Segment:
 
 
 def writing_height(boxes: list[Box], areas: list[int]) -> float:
-    """Typical digit height: the median height of the substantial blobs (not bars, not specks)."""
+    """Typical digit height: the median height of the substantial blobs (not specks) that stand
+    tall among them (a bar drawn apart from its 5 can hold as much ink as a small digit, but it
+    must not pull the height down, or it stops counting as a fragment of its digit)."""
     big = max(areas)
     heights = [b.h for b, a in zip(boxes, areas) if a >= 0.25 * big]
-    return float(np.median(heights))
+    tallest = max(heights)
+    return float(np.median([h for h in heights if h >= TALL * tallest]))
 
 
 def _x_overlap(a: Box, b: Box) -> int:
