@@ -216,3 +216,16 @@ def test_large_crops_are_fitted_from_their_block_means(digits, contract, monkeyp
         full = normalize(pic, contract)
         monkeypatch.undo()
         assert similarity(quick, full) > 0.97
+
+
+def test_blank_noisy_pages_have_no_ink():
+    """The noise floor that faint hairlines are found over stays clear of sensor noise and JPEG
+    artefacts on an empty page, even or lit from one side."""
+    rng = np.random.default_rng(0)
+    for sigma in (2, 4, 8, 12):
+        for gradient in (0, 30):
+            page = 200 + gradient * np.linspace(0, 1, 640)[None, :] + rng.normal(0, sigma, (480, 640))
+            page = np.clip(page, 0, 255).astype(np.uint8)
+            assert find_ink(page) is None
+            jpeg = cv2.imdecode(cv2.imencode(".jpg", page, [cv2.IMWRITE_JPEG_QUALITY, 60])[1], cv2.IMREAD_GRAYSCALE)
+            assert find_ink(jpeg) is None
