@@ -46,6 +46,7 @@ THICK_TAIL = 1 / 100  # ... else this share answers: a marker's strokes fill it,
 EVEN_PAPER = 4.0  # paper whose levels spread less (std) is one level
 PAPER_RESIDUAL = 6.0  # paper this far (robust std) from the best quadratic: lighting with edges
 MAX_STROKE = 0.12  # ... or ink left by the quadratic holds a disc wider than this share of the picture
+LOCAL_SIDE = 128  # ... on a copy this large
 LOCAL_KERNEL = 0.15  # ... then paper is seen through strokes narrower than this share of the picture
 NOISE_Z = 4.5  # sparse ink must stand this many noise deviations above the paper
 MIN_STROKE_WORK = 5  # ... and span this many work pixels (noise clusters are smaller)
@@ -504,17 +505,16 @@ def _paper_level(work: np.ndarray, med: int, hi: int) -> np.ndarray | int:
         if cv2.distanceTransform(left, cv2.DIST_L2, 3).max() > MAX_STROKE * max(sh, sw):
             surface = None
     if surface is None:
-        return _local_paper(work, small)
+        return _local_paper(work)
     return cv2.resize(surface, (work.shape[1], work.shape[0]), interpolation=cv2.INTER_LINEAR)
 
 
-def _local_paper(work: np.ndarray, small: np.ndarray | None = None) -> np.ndarray:
+def _local_paper(work: np.ndarray) -> np.ndarray:
     """Paper seen locally, for lighting no quadratic follows (a shadow's edge moves whole
     regions): an opening removes every stroke narrower than its kernel and keeps the shadows'
     edges. Only where needed, because a marker stroke wider than the kernel would be taken for
     paper. ``small``: the STATS_SIDE copy of ``work``, if made already."""
-    if small is None:
-        small, _ = _shrink(work, STATS_SIDE)
+    small, _ = _shrink(work, LOCAL_SIDE)
     side = int(LOCAL_KERNEL * max(small.shape)) | 1
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
     surface = cv2.morphologyEx(small, cv2.MORPH_OPEN, kernel, borderType=cv2.BORDER_REPLICATE)
