@@ -363,8 +363,7 @@ def find_models(given: Sequence[str | os.PathLike]) -> list[Path]:
     beside it (``X.onnx`` / ``X-int8.onnx``; ``*-fp32.onnx`` / ``*-int8.onnx``); none given: the
     shipped models."""
     if not given:
-        default = shipped_model()
-        given = [default]
+        given = [shipped_model()]
     out: list[Path] = []
     for g in map(Path, given):
         out.append(g)

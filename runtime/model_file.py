@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import stat
 from importlib import resources
@@ -15,37 +14,16 @@ from .errors import ContractError, ModelError
 from .onnx_scan import ExternalRef, NotOnnx, external_refs
 
 MODELS_DIR = "models"
-FP32_MODEL_NAME = "digits-fp32.onnx"  # the exact Keras answer
-INT8_MODEL_NAME = "digits-int8.onnx"  # same accuracy; faster only where the CPU multiplies int8 natively
-# x86 flags of int8 dot-product instructions: with them the int8 file ran 1.0-1.3x as fast as fp32
-# in batches and a little faster end to end (BENCHMARKS.md); without them int8 measured no faster
-# than fp32, so fp32 stays the default there
-INT8_DOT_FLAGS = frozenset({"avx512_vnni", "avx_vnni"})
+FP32_MODEL_NAME = "digits-fp32.onnx"  # the default: the exact Keras answer
+# Same accuracy, a third of the size. Speed depends on the CPU: 1.0-1.3x fp32 at batch 256 on an
+# AMD EPYC with VNNI, 0.8x on an Intel Xeon with VNNI and AMX, slower one image at a time on both;
+# end to end within a few percent (BENCHMARKS.md). `edge-digit benchmark` says which to prefer here.
+INT8_MODEL_NAME = "digits-int8.onnx"
 MAX_MODEL_BYTES = 64 * 1024 * 1024
 
 
-def int8_pays(cpuinfo: str) -> bool:
-    """Does a /proc/cpuinfo text name int8 dot-product instructions?"""
-    for line in cpuinfo.splitlines():
-        if line.startswith("flags"):
-            return not INT8_DOT_FLAGS.isdisjoint(line.partition(":")[2].split())
-    return False
-
-
-@functools.lru_cache(maxsize=1)
-def default_model_name() -> str:
-    """The shipped model this CPU runs faster at equal accuracy (``edge-digit benchmark`` measures it)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpuinfo = f.read()
-    except OSError:  # not Linux: no cheap way to know, and fp32 is never the wrong answer
-        return FP32_MODEL_NAME
-    return INT8_MODEL_NAME if int8_pays(cpuinfo) else FP32_MODEL_NAME
-
-
-def shipped_model(name: str | None = None) -> Path:
-    """Path of a model file shipped inside the package (by default the one this CPU runs fastest)."""
-    name = name or default_model_name()
+def shipped_model(name: str = FP32_MODEL_NAME) -> Path:
+    """Path of a model file shipped inside the package (by default the fp32 one)."""
     path = Path(str(resources.files("edge_digit.runtime").joinpath(MODELS_DIR, name)))
     if not path.is_file():
         raise ModelError(f"{path}: shipped model missing from the installation")

@@ -6,7 +6,7 @@ import numpy as np
 
 from conftest import run_cli
 from edge_digit import Classifier
-from edge_digit.runtime.model_file import FP32_MODEL_NAME, INT8_MODEL_NAME, default_model_name, int8_pays, shipped_model
+from edge_digit.runtime.model_file import FP32_MODEL_NAME, INT8_MODEL_NAME, shipped_model
 
 
 def test_mnist_accuracy_through_the_cli(mnist_pngs):
@@ -45,9 +45,7 @@ def test_library_accepts_paths_arrays_and_pil(tmp_path, mnist_subset, classifier
     assert batch[0].label == label and batch[1].label is None and batch[1].reason == "no ink found"
 
 
-def test_default_model_is_int8_only_where_the_cpu_multiplies_int8():
-    assert int8_pays("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_vnni\n")
-    assert int8_pays("flags\t\t: fpu avx2 avx_vnni\n")
-    assert not int8_pays("flags\t\t: fpu sse2 avx2 fma\n")
-    assert not int8_pays("Features\t: fp asimd asimddp\n")  # not measured on Arm: fp32 stays
-    assert shipped_model().name == default_model_name() in (FP32_MODEL_NAME, INT8_MODEL_NAME)
+def test_default_model_is_the_exact_keras_answer():
+    # int8 is faster on some CPUs and slower on others (BENCHMARKS.md): the default is fp32 everywhere
+    assert shipped_model().name == FP32_MODEL_NAME
+    assert Classifier().contract.precision == "fp32"
