@@ -11,15 +11,18 @@ import numpy as np
 SIZE = (480, 640)  # height, width
 
 
-def pick_digits(x: np.ndarray, y: np.ndarray, classifier) -> dict[int, np.ndarray]:
-    """One clear example per class: the first the shipped model reads confidently on its own."""
+def pick_digits(x: np.ndarray, y: np.ndarray, classifier, skip: int = 0) -> dict[int, np.ndarray]:
+    """One clear example per class: the first (after ``skip`` others) the model reads confidently on its own."""
     chosen: dict[int, np.ndarray] = {}
+    seen = [0] * 10
     for img, label in zip(x, y):
         label = int(label)
         if label not in chosen:
             p = classifier.predict(img)
             if p.label == label and p.confidence > 0.99:
-                chosen[label] = img
+                seen[label] += 1
+                if seen[label] > skip:
+                    chosen[label] = img
         if len(chosen) == 10:
             break
     return chosen
