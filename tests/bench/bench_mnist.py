@@ -37,7 +37,7 @@ def main() -> None:
     args = ap.parse_args()
     with np.load(args.data) as d:
         x, y = d["x_test"], d["y_test"]
-    from edge_digit.runtime.model_file import shipped_model
+    from edge_digit.runtime.model_file import FP32_MODEL_NAME, INT8_MODEL_NAME, shipped_model
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(args.keep or tmp)
@@ -46,7 +46,7 @@ def main() -> None:
             cv2.imwrite(str(folder / f"{i:05d}.png"), img)
         truth = {f"{i:05d}.png": int(v) for i, v in enumerate(y)}
         results = {}
-        for name in args.models or [str(shipped_model(n)) for n in ("digits-fp32.onnx", "digits-int8.onnx")]:
+        for name in args.models or [str(shipped_model(n)) for n in (FP32_MODEL_NAME, INT8_MODEL_NAME)]:
             got = classify(folder, name)
             correct = sum(got[k] == v for k, v in truth.items())
             results[name] = got
