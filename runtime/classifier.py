@@ -15,12 +15,16 @@ import numpy as np
 
 from .decode import as_picture, read_image
 from .errors import ImageError, ModelError
-from .model_file import load_session, shipped_model
+from .model_file import default_threads, open_session, read_model, shipped_model
 from .preprocess import normalize, to_gray, to_model_input
 
 ImageLike = Union[str, os.PathLike, np.ndarray, "PIL.Image.Image"]  # noqa: F821
 
 NO_INK = "no ink found"
+# Up to this many images, a batch runs fastest on one onnxruntime thread: splitting so little
+# work costs more in hand-offs than it gains (one digit: 74 us on one thread, 106 us on two;
+# the two break even between 16 and 32 digits; BENCHMARKS.md)
+SMALL_BATCH = 16
 UNSURE = "unsure"
 
 
@@ -68,13 +72,18 @@ class Classifier:
     """Classify single digits. ``model`` defaults to the model shipped with the package.
 
     ``min_confidence``: a top probability below it gives ``label=None, reason="unsure"``.
-    ``threads``: onnxruntime intra-op threads (default: up to 4 cores).
+    ``threads``: onnxruntime intra-op threads. By default batches of up to SMALL_BATCH images run
+    on one thread and larger ones on one thread per core (up to 4).
     """
 
     def __init__(self, model: str | os.PathLike | None = None, *, min_confidence: float = 0.5, top_k: int = 3,
                  threads: int | None = None, batch_size: int = 256) -> None:
         self.model_path = Path(model) if model is not None else shipped_model()
-        self.session, self.contract = load_session(self.model_path, threads)
+        source = read_model(self.model_path)
+        self.session, self.contract = open_session(source, self.model_path, 1 if threads is None else threads)
+        # the session for large batches is opened on the first one (a single picture never needs it)
+        self._source = source if threads is None and default_threads() > 1 else None
+        self._large_session = None
         self.min_confidence = min_confidence
         self.top_k = max(1, min(top_k, len(self.contract.labels)))
         self.batch_size = batch_size
@@ -89,8 +98,10 @@ class Classifier:
         """uint8 [N, H, W] model inputs -> probabilities [N, labels]."""
         x = to_model_input(digits, self.contract)
         name_in, name_out = self.contract.input_name, self.contract.output_name
+        parts = [x[i : i + self.batch_size] for i in range(0, len(x), self.batch_size)]
+        sessions = [self._session_for(len(part)) for part in parts]
         try:
-            parts = [self.session.run([name_out], {name_in: x[i : i + self.batch_size]})[0] for i in range(0, len(x), self.batch_size)]
+            parts = [session.run([name_out], {name_in: part})[0] for session, part in zip(sessions, parts)]
         except Exception as exc:  # onnxruntime raises several private exception types
             first = " ".join(str(exc).split())[:200] or type(exc).__name__
             raise ModelError(f"{self.model_path}: inference failed ({first})") from None
@@ -98,6 +109,13 @@ class Classifier:
         if probs.shape != (len(x), len(self._labels)) or not np.isfinite(probs).all():
             raise ModelError(f"{self.model_path}: the model's output is not finite probabilities of shape [N, {len(self._labels)}]")
         return probs
+
+    def _session_for(self, n: int):
+        if n <= SMALL_BATCH or self._source is None:
+            return self.session
+        if self._large_session is None:
+            self._large_session = open_session(self._source, self.model_path)[0]
+        return self._large_session
 
     def decide(self, probs: np.ndarray) -> list[Prediction]:
         """Probabilities -> predictions, applying the confidence threshold."""

@@ -30,13 +30,17 @@ def shipped_model(name: str = FP32_MODEL_NAME) -> Path:
     return path
 
 
+def default_threads() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 def session_options(threads: int | None) -> ort.SessionOptions:
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     # small CPUs: no spinning threads burning the core that decodes the next images
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    opts.intra_op_num_threads = threads if threads else max(1, min(4, os.cpu_count() or 1))
+    opts.intra_op_num_threads = threads if threads else default_threads()
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 4  # fatal only: failures reach the user once, as a ModelError naming the file
     return opts
@@ -45,6 +49,12 @@ def session_options(threads: int | None) -> ort.SessionOptions:
 def load_session(path: str | os.PathLike, threads: int | None = None) -> tuple[ort.InferenceSession, Contract]:
     """Open an edge-digit ONNX file: the contract must be present, known, and match the graph."""
     p = Path(path)
+    return open_session(read_model(p), p, threads)
+
+
+def read_model(p: Path) -> bytes | str:
+    """What onnxruntime should open: the file's bytes, or its checked path when the model keeps
+    data in external files. Anything that is not a plausible ONNX model is refused here."""
     try:
         st = p.stat()
     except FileNotFoundError:
@@ -68,12 +78,15 @@ def load_session(path: str | os.PathLike, threads: int | None = None) -> tuple[o
         refs = external_refs(data)
     except NotOnnx as exc:
         raise ModelError(f"{p}: not an ONNX model ({exc})") from None
-    source: bytes | str = data
     if refs:
         check_external_data(p, refs, size)
-        source = str(p)  # onnxruntime reads the checked files, relative to the model as ONNX specifies
+        return str(p)  # onnxruntime reads the checked files, relative to the model as ONNX specifies
+    return data  # from bytes: onnxruntime then opens no file at all
+
+
+def open_session(source: bytes | str, p: Path, threads: int | None = None) -> tuple[ort.InferenceSession, Contract]:
+    """An onnxruntime session over ``source`` (from ``read_model(p)``) and its checked contract."""
     try:
-        # from bytes when there is no external data: onnxruntime then opens no file at all
         session = ort.InferenceSession(source, sess_options=session_options(threads), providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises several private exception types
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

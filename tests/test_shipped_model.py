@@ -49,3 +49,18 @@ def test_default_model_is_the_exact_keras_answer():
     # int8 is faster on some CPUs and slower on others (BENCHMARKS.md): the default is fp32 everywhere
     assert shipped_model().name == FP32_MODEL_NAME
     assert Classifier().contract.precision == "fp32"
+
+
+def test_small_and_large_batches_give_the_same_answers(mnist_subset):
+    # by default a few digits run on a one-thread session, a large batch on one with a thread per core
+    from edge_digit.runtime.classifier import SMALL_BATCH
+    from edge_digit.runtime.model_file import default_threads
+
+    clf = Classifier()
+    digits = np.stack([clf.prepare(d) for d in mnist_subset["x_test"][: 3 * SMALL_BATCH]])
+    one_by_one = np.concatenate([clf.infer(digits[i : i + 1]) for i in range(len(digits))])
+    assert clf._large_session is None  # never opened for single pictures
+    together = clf.infer(digits)
+    assert (clf._large_session is not None) == (default_threads() > 1)
+    np.testing.assert_allclose(together, one_by_one, atol=1e-6)
+    assert Classifier(threads=2)._source is None  # threads given: that one session for every batch
