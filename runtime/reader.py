@@ -82,6 +82,19 @@ def choose_cut(whole: Prediction | None, parts: list[Prediction], width: float) 
     return whole.confidence < KEEP_WHOLE_SURE or width >= WIDE_FOR_ONE
 
 
+def choose_join(join: float, pieces: tuple[float, float], short: bool) -> bool:
+    """Read two neighbours as one digit broken in two (confidences; below 0: not readable)?
+    When the join reads surely and a piece does not. When a piece is too short to be a digit of
+    its own (``short``: a broken-off tail, a stroke lifted off), reading it as a digit is the
+    unlikely answer even when it reads surely (a short stroke reads as a sure 1): then join
+    whenever the join reads surely or at least as surely as the weaker piece."""
+    if join < 0:
+        return False
+    if short:
+        return join >= min(JOIN_SURE, min(pieces))
+    return join >= JOIN_SURE and min(pieces) < PIECE_UNSURE
+
+
 def read_gray(classifier: Classifier, gray: np.ndarray) -> Reading:
     """A uint8 gray picture -> the number written in it."""
     ink = find_ink(gray, keep_fraction=READ_KEEP_FRACTION)
@@ -113,10 +126,11 @@ def read_gray(classifier: Classifier, gray: np.ndarray) -> Reading:
             readings.append([whole] if has_whole else [])
     chosen: list[int] = []
     i = 0
-    while i < len(slots):  # a digit broken in two reads surely whole and unsurely in pieces
+    while i < len(slots):  # a digit broken in two (see choose_join)
         j = joins[i]
-        if (j is not None and conf[j] >= JOIN_SURE and len(readings[i]) == 1 and len(readings[i + 1]) == 1
-                and min(conf[readings[i][0]], conf[readings[i + 1][0]]) < PIECE_UNSURE):
+        if (j is not None and len(readings[i]) == 1 and len(readings[i + 1]) == 1
+                and choose_join(conf[j], (conf[readings[i][0]], conf[readings[i + 1][0]]),
+                                short=slots[i].short or slots[i + 1].short)):
             chosen.append(j)
             i += 2
             continue

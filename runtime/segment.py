@@ -12,7 +12,9 @@ the height of the writing, so they hold at any resolution:
    candidate cuts); unless it is far too wide for one digit, the classifier then decides
    whether to read it whole or cut (reader.choose_cut);
 4. two close neighbours that together are no wider than a digit may be one digit broken in
-   two: offered to the reader, which joins them when the join reads surely and a piece not.
+   two: offered to the reader, which joins them when the join reads surely and a piece not,
+   or when one of them is too short to be a digit of its own (the digits of a number share
+   the writing height; a broken-off tail or stroke is shorter, yet can read surely as a 1).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ FRAGMENT_GAP = 0.3  # ... the nearest one, if no further than this (in writing h
 FRAGMENT_WIDTH = 1.6  # ... and together no wider than this (a 5's bar can reach far to the right)
 JOIN_GAP = 0.25  # neighbours this close (in writing heights) ...
 JOIN_WIDTH = 1.1  # ... and together no wider than this may be one digit: the classifier decides
+SHORT_DIGIT = 0.7  # a segment shorter than this many writing heights is no digit of its own: a piece
 # Width of a segment in writing heights (or its own height, if taller). Single digits are
 # narrower than tall (99 % of MNIST below 1.43 w/h, and the wide ones are the flat, short ones),
 # two touching digits are about 1.3 or more.
@@ -196,6 +199,7 @@ class Slot:
     width: float = 0.0
     must_cut: bool = False
     join_next: Segment | None = None  # this slot and the next as one digit (a digit broken in two), if they could be
+    short: bool = False  # much shorter than the writing (SHORT_DIGIT): a piece of a digit rather than one
 
 
 def find_digits(ink: Ink) -> list[Slot]:
@@ -222,11 +226,15 @@ def find_digits(ink: Ink) -> list[Slot]:
         at_edge = b.x == 0 or b.y == 0 or b.x + b.w >= w or b.y + b.h >= h
         if at_edge and (b.h < FRAGMENT_HEIGHT * height or width > SURELY_PAIR):
             continue  # short, or long and low, and cut by the picture's edge: a shadow's edge, the page's
+        short = b.h < SHORT_DIGIT * height
         if width <= MAYBE_PAIR:
-            slots.append(Slot(s, width=width))
+            slots.append(Slot(s, width=width, short=short))
             continue
         cuts = split_wide(ink, s, min(MAX_SPLIT, max(2, round(width / DIGIT_WIDTH))))
-        slots.append(Slot(s, cuts, width, must_cut=width > SURELY_PAIR and bool(cuts)))
+        # touching digits are each as tall as the writing: a cut leaving a part as short as a
+        # fragment went through one wide digit (a 5's long bar, a 2's long foot), not between two
+        cuts = tuple(c for c in cuts if min(p.box.h for p in c) >= FRAGMENT_HEIGHT * height)
+        slots.append(Slot(s, cuts, width, must_cut=width > SURELY_PAIR and bool(cuts), short=short))
     slots.sort(key=lambda s: s.whole.box.x + s.whole.box.w / 2)
     for i in range(len(slots) - 1):  # neighbours close enough to be one digit broken in two
         a, b = slots[i].whole, slots[i + 1].whole

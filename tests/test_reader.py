@@ -12,7 +12,7 @@ import pytest
 from edge_digit.runtime.classifier import NO_INK, Prediction
 from edge_digit.runtime.contract import Contract
 from edge_digit.runtime.preprocess import Box, find_ink
-from edge_digit.runtime.reader import NO_DIGIT, choose_cut, read_files, read_number
+from edge_digit.runtime.reader import NO_DIGIT, choose_cut, choose_join, read_files, read_number
 from edge_digit.runtime.segment import READ_KEEP_FRACTION, Segment, _cut_columns, find_digits, merge_fragments, merge_pieces
 
 from .conftest import run_cli
@@ -123,6 +123,46 @@ def test_a_digit_broken_in_two_is_joined_when_the_join_reads_surely(mnist_subset
     assert r.number == "0" and len(r.digits) == 1
     r = read_number(FixedClassifier([Prediction(7, 0.99, [(7, 0.99)])]), pic)  # pieces read surely: two digits
     assert r.number == "77"
+
+
+def test_a_short_broken_off_stroke_joins_its_digit_even_when_it_reads_surely():
+    # a 0 with a short stroke broken off beside it (a 9's tail, a 7's stem): a short stroke reads
+    # as a sure 1, but it is much shorter than the writing, so it is no digit of its own
+    def picture(stroke_top: int) -> np.ndarray:
+        pic = np.full((160, 300), 225, np.uint8)
+        cv2.ellipse(pic, (100, 80), (28, 40), 0, 0, 360, 30, 5)
+        cv2.line(pic, (138, stroke_top), (138, 118), 30, 5)
+        return pic
+
+    sure = FixedClassifier([Prediction(1, 1.0, [(1, 1.0)])])  # pieces and join all read surely
+    short = picture(stroke_top=72)  # about 0.6 of the writing height
+    slots = find_digits(find_ink(short, READ_KEEP_FRACTION))
+    assert len(slots) == 2 and slots[1].short and slots[0].join_next is not None
+    assert len(read_number(sure, short).digits) == 1
+    full = picture(stroke_top=42)  # as tall as the 0: a 1 of its own, read surely, stays apart
+    slots = find_digits(find_ink(full, READ_KEEP_FRACTION))
+    assert len(slots) == 2 and not any(s.short for s in slots)
+    assert read_number(sure, full).number == "11"
+
+
+def test_choose_join():
+    assert choose_join(0.99, (0.6, 0.99), short=False)  # the join reads surely, a piece not
+    assert not choose_join(0.99, (0.99, 0.99), short=False)  # both pieces sure: two digits
+    assert not choose_join(0.9, (0.6, 0.99), short=False)  # the join not sure enough
+    assert choose_join(0.99, (0.99, 0.99), short=True)  # a short piece is no digit of its own
+    assert choose_join(0.9, (0.99, 0.8), short=True)  # ... join when it reads at least as surely
+    assert not choose_join(0.7, (0.99, 0.8), short=True)
+    assert not choose_join(-1.0, (0.5, 0.5), short=True)  # the join could not be read
+
+
+def test_a_wide_five_is_not_cut_through_its_long_bar():
+    # a 5 whose top bar reaches far to the right: wider than touching digits come, but a cut
+    # through the bar leaves parts far shorter than the writing, which no touching digit is
+    pic = np.full((160, 400), 230, np.uint8)
+    cv2.polylines(pic, [np.array([[290, 40], [60, 40], [55, 75], [80, 70], [100, 85], [98, 108], [75, 118], [52, 110]])],
+                  False, 30, 6)
+    (slot,) = find_digits(find_ink(pic, READ_KEEP_FRACTION))
+    assert slot.width > 2.2 and not slot.must_cut and slot.cuts == ()
 
 
 def test_cut_prefers_the_emptiest_column_near_the_middle():
