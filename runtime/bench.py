@@ -101,10 +101,11 @@ class ModelStages:
 class InputStages:
     input: str  # what was timed, e.g. "digit 28x28 PNG"
     read: Timing  # file bytes from the (warm) page cache
-    decode: Timing  # bytes -> pixels
+    decode: Timing  # bytes -> pixels (colour as stored, as a camera gives a frame)
     preprocess: Timing  # pixels -> uint8 model input (gray, ink, fit, centre)
     preprocess_1thread: Timing  # the same with OpenCV on one thread, as in classify's worker processes
     models: dict[str, ModelStages]
+    decode_gray: Timing | None = None  # bytes -> gray pixels, as classify decodes a file (a JPEG's brightness alone)
 
 
 @dataclass
@@ -192,7 +193,7 @@ class BenchReport:
         def stages(s):
             models = {k: ModelStages(**{n: timing(v) for n, v in m.items()}) for k, m in s["models"].items()}
             return InputStages(s["input"], timing(s["read"]), timing(s["decode"]), timing(s["preprocess"]),
-                               timing(s["preprocess_1thread"]), models)
+                               timing(s["preprocess_1thread"]), models, timing(s.get("decode_gray")))
 
         keras = d.get("keras")
         return cls(Machine(**d["machine"]), d["load_before"], d["load_after"], d["quiet"], d["settings"],
@@ -438,6 +439,7 @@ def run_inprocess(report: BenchReport, models: Sequence[Path], inputs: Inputs, *
                 input=title,
                 read=_time_calls(read_bytes, paths, n, warmup),
                 decode=_time_calls(decode_image, blobs, n, warmup),
+                decode_gray=_time_calls(lambda b: decode_image(b, gray=True), blobs, n, warmup),
                 preprocess=_time_calls(first.prepare, decoded, n, warmup),
                 preprocess_1thread=_one_cv_thread(lambda: _time_calls(first.prepare, decoded, n, warmup)),
                 models={},
@@ -767,9 +769,10 @@ def format_table(r: BenchReport) -> str:
     for st in r.stages:
         out += ["", f"stages, one {st.input} per call (microseconds, p50 / p90 / p99)"]
         rows = [["stage", "model", "p50", "p90", "p99"]]
-        for name, title in (("read", "read"), ("decode", "decode"), ("preprocess", "preprocess"),
-                            ("preprocess_1thread", "preprocess, OpenCV 1 thread")):
-            rows.append([title, "-", *_pct(getattr(st, name))])
+        for name, title in (("read", "read"), ("decode", "decode"), ("decode_gray", "decode to gray (as classify)"),
+                            ("preprocess", "preprocess"), ("preprocess_1thread", "preprocess, OpenCV 1 thread")):
+            if getattr(st, name) is not None:
+                rows.append([title, "-", *_pct(getattr(st, name))])
         for label, ms in st.models.items():
             for name, title in (("inference", "inference"), ("postprocess", "post-process"), ("predict", "decoded -> Prediction")):
                 rows.append([title, label, *_pct(getattr(ms, name))])

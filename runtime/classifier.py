@@ -31,7 +31,7 @@ UNSURE = "unsure"
 def as_gray(image: ImageLike) -> np.ndarray:
     """A file path, a decoded array (OpenCV's BGR(A) order) or a PIL image -> uint8 gray."""
     if isinstance(image, (str, os.PathLike)):
-        return to_gray(read_image(image))
+        return to_gray(read_image(image, gray=True))
     if isinstance(image, np.ndarray):
         return to_gray(as_picture(image))
     if hasattr(image, "mode") and hasattr(image, "size"):  # PIL image, without importing PIL here

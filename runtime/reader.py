@@ -177,7 +177,7 @@ def read_files(classifier: Classifier, inputs: Iterable[str | os.PathLike],
     names = AnnotationNames(Path(annotate_dir)) if annotate_dir is not None else None
     for path in iter_inputs(inputs):
         try:
-            image = read_image(path)
+            image = read_image(path, gray=names is None)  # the colours only to draw on
             reading = read_gray(classifier, to_gray(image))
             target = None
             if names is not None:

@@ -194,6 +194,32 @@ def test_lossless_variants_decode_to_the_same_pixels(corpus, mnist_subset, name)
     np.testing.assert_array_equal(to_gray(read_image(corpus / name)), expected)  # the GIF: its first frame
 
 
+def test_jpeg_gray_decode_matches_colour_then_converted(mnist_subset, tmp_path):
+    # classify decodes a JPEG's brightness alone (libjpeg skips the colour planes): the same gray
+    # pixels as decoding the colours and converting, give or take rounding
+    digit = mnist_subset["x_test"][1]
+    colour = cv2.merge([cv2.resize(255 - digit, (160, 160)), np.full((160, 160), 200, np.uint8), np.full((160, 160), 90, np.uint8)])
+    path = tmp_path / "tinted.jpg"
+    cv2.imwrite(str(path), colour, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    gray = read_image(path, gray=True)
+    assert gray.ndim == 2
+    assert np.abs(gray.astype(int) - to_gray(read_image(path)).astype(int)).max() <= 1
+
+
+def test_jpeg_is_turned_upright_by_its_exif_orientation(mnist_subset, classifier, tmp_path):
+    # a phone stores a portrait photo sideways with an EXIF orientation that says how to turn it
+    digit, label = mnist_subset["x_test"][0], int(mnist_subset["y_test"][0])
+    page = cv2.resize(255 - digit, (120, 120), interpolation=cv2.INTER_CUBIC)
+    stored = cv2.rotate(page, cv2.ROTATE_90_COUNTERCLOCKWISE)  # orientation 6: turn 90 degrees clockwise to view
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    path = tmp_path / "portrait.jpg"
+    Image.fromarray(stored).save(path, "JPEG", quality=95, exif=exif.tobytes())
+    for image in (read_image(path, gray=True), to_gray(read_image(path))):
+        assert np.abs(image.astype(int) - page.astype(int)).mean() < 3
+    assert classifier.predict(path).label == label
+
+
 def test_bombs_are_refused_without_decoding(corpus, monkeypatch):
     def no_decoding(*args):
         raise AssertionError("a decoder ran")
