@@ -44,6 +44,9 @@ from .preprocess import to_model_input
 BATCHES = (1, 32, 256)
 THROUGHPUT_ROUNDS = 3  # turns each model takes per throughput figure (the median is reported)
 EQUAL_ACCURACY = 0.001  # accuracies within 0.1 percentage point count as equal
+# fp32 gives Keras' own answer: another file must be at least this much faster to be preferred
+# (runs of the same model vary by several percent, so a smaller lead may be noise)
+CLEAR_GAIN = 1.10
 QUIET_SHARE = 0.05  # other processes using less than this share of the CPUs: figures are undisturbed
 
 
@@ -120,7 +123,7 @@ class Throughput:
 @dataclass
 class Verdict:
     fastest: str  # fastest model at batch 256 on one thread
-    recommended: str  # fastest among the models whose accuracy equals the best
+    recommended: str  # fastest among the models whose accuracy equals the best (fp32 unless clearly slower)
     int8_speedup: float | None  # int8 images/s over fp32 images/s at batch 256, one thread
     message: str
 
@@ -474,7 +477,8 @@ def run_inprocess(report: BenchReport, models: Sequence[Path], inputs: Inputs, *
 
 def decide_verdict(report: BenchReport) -> Verdict:
     """The model to prefer: the fastest (batch 256, one thread) among those whose accuracy equals
-    the best; and whether int8 earns its place on this CPU."""
+    the best, unless fp32 is among them and within CLEAR_GAIN of it; and whether int8 earns its
+    place on this CPU."""
     speed = {t.model: t.images_per_s for t in report.throughput if t.batch == max(BATCHES) and t.threads == 1}
     accs = {m.name: m.accuracy for m in report.models}
     fastest = max(speed, key=speed.get)
@@ -485,6 +489,10 @@ def decide_verdict(report: BenchReport) -> Verdict:
     prec = {m.name: m.precision for m in report.models}
     fp32 = next((m for m in speed if prec[m] == "fp32"), None)
     int8 = next((m for m in speed if prec[m] == "int8"), None)
+    quicker = recommended  # the fastest of the accurate ones
+    close = fp32 in eligible and quicker != fp32 and speed[quicker] < CLEAR_GAIN * speed[fp32]
+    if close:
+        recommended = fp32
     ratio, parts = None, []
     if fp32 and int8:
         ratio = round(speed[int8] / speed[fp32], 3)
@@ -495,7 +503,13 @@ def decide_verdict(report: BenchReport) -> Verdict:
             parts.append(f"int8 is {ratio:.2f}x fp32 at batch {max(BATCHES)} (CPU {cpu})")
         if accs.get(int8) is not None and accs.get(fp32) is not None:
             parts.append(f"accuracy fp32 {100 * accs[fp32]:.2f}%, int8 {100 * accs[int8]:.2f}%")
-    parts.append(f"prefer {recommended}" + ("" if recommended == fastest else f" (fastest is {fastest}, but less accurate)"))
+    if close:
+        why = f" (the exact Keras answer; {quicker} is not {CLEAR_GAIN:.2f}x as fast)"
+    elif recommended != fastest:
+        why = f" (fastest is {fastest}, but less accurate)"
+    else:
+        why = ""
+    parts.append(f"prefer {recommended}{why}")
     return Verdict(fastest, recommended, ratio, "; ".join(parts))
 
 
