@@ -169,6 +169,19 @@ def test_faint_hairline_on_a_large_noisy_page_is_found(gradient, contract):
         assert normalize(pic, contract) is not None
 
 
+def test_faint_hairline_that_find_ink_finds_is_fitted_not_dropped(classifier):
+    """A 7 in a 2-px pen at 40 levels under the paper, on a quiet 800x600 page: find_ink finds it
+    over the noise, and fit_digit, whose floor once asked for twice the lowest ink level, must
+    not then call the crop empty."""
+    pic = np.full((600, 800), 190.0)
+    stroke = np.zeros((600, 800), np.uint8)
+    cv2.polylines(stroke, [np.array([[380, 250], [440, 250], [400, 350]], np.int32)], False, 255, 2, cv2.LINE_AA)
+    pic -= 40 * stroke.astype(float) / 255
+    pic = np.clip(pic + np.random.default_rng(0).normal(0, 2, pic.shape), 0, 255).astype(np.uint8)
+    assert find_ink(pic) is not None
+    assert classifier.predict(pic).label == 7
+
+
 def test_peak_copy_matches_shrink_blocks():
     rng = np.random.default_rng(9)
     img = rng.integers(0, 256, (481, 643), dtype=np.uint8)
