@@ -9,6 +9,7 @@ import io
 import os
 import stat
 import struct
+import warnings
 
 import cv2
 import numpy as np
@@ -119,7 +120,11 @@ def _open_with_pillow(data: bytes, name: str):
     Image.init()
     formats = [f for f in PILLOW_FORMATS if f in Image.OPEN]  # Pillow raises KeyError for names it lacks
     try:
-        return Image.open(io.BytesIO(data), formats=formats)
+        with warnings.catch_warnings():
+            # a header over Pillow's own limit: decode_image refuses it with a clear error (our
+            # limit is lower), so Pillow's warning would only add noise on stderr
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return Image.open(io.BytesIO(data), formats=formats)
     except UnidentifiedImageError:
         kind = _signature(data)
         if kind:  # the start says what it is, yet no decoder takes it

@@ -194,6 +194,18 @@ def test_lossless_variants_decode_to_the_same_pixels(corpus, mnist_subset, name)
     np.testing.assert_array_equal(to_gray(read_image(corpus / name)), expected)  # the GIF: its first frame
 
 
+def test_a_header_over_pillows_limit_is_refused_without_a_warning(tmp_path):
+    import warnings
+
+    path = tmp_path / "huge.pgm"  # a format whose size only Pillow reads: 160 megapixels claimed
+    path.write_bytes(b"P5\n20000 8000\n255\n" + bytes(1000))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ImageError, match="over the 50,000,000-pixel limit"):
+            read_image(path)
+    assert not caught, [str(w.message) for w in caught]
+
+
 def test_jpeg_gray_decode_matches_colour_then_converted(mnist_subset, tmp_path):
     # classify decodes a JPEG's brightness alone (libjpeg skips the colour planes): the same gray
     # pixels as decoding the colours and converting, give or take rounding
