@@ -253,39 +253,36 @@ def find_ink(gray: np.ndarray, keep_fraction: float = KEEP_FRACTION) -> Ink | No
         # a low level, but bright ink above it.) Either the paper left a broad tail (the edge of
         # a shadow) that hides a clear ink class further up, or the ink is too sparse for Otsu (a
         # fine pen on a large page) and it split the noise: keep what stands well clear of it.
-        hist, upper = _clear_split(flat, level)
+        upper = _clear_split(flat, level)
+        local = None
         if upper is None and not isinstance(paper, int):
             # or a quadratic passed for the lighting yet left a shadow's edge as a broad band of
             # faint "ink" around the strokes: the paper seen locally may leave a clear ink class
             local = _local_paper(work)
             local_flat = cv2.subtract(work, local)
             local_level = cv2.threshold(local_flat, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[0]
-            local_hist, local_upper = _clear_split(local_flat, local_level)
+            local_upper = _clear_split(local_flat, local_level)
             if local_upper is not None:
-                paper, flat, hist, upper = local, local_flat, local_hist, local_upper
+                paper, flat, upper = local, local_flat, local_upper
         if upper is not None:
             level, sparse = upper, False
+            _, mask = cv2.threshold(flat, level, 255, cv2.THRESH_BINARY)
+            labels, kept = _components(mask, keep_fraction)
         else:
-            if f > 1.0 and min(gray.shape) >= f:
-                # Faint or sparse ink: averaging k x k blocks divided a hairline's contrast by
-                # about k. Look again on a copy of each block's inkiest pixel (the paper surface
-                # stays as estimated; the noise floor below allows for what the peaks add).
-                work = _peak_copy(gray, int(f), dark_ink)
-                flat = cv2.subtract(work, paper)
-                hist = cv2.calcHist([flat], [0], None, [256], (0, 256)).ravel()
-            level = _noise_floor(hist)
-        _, mask = cv2.threshold(flat, level, 255, cv2.THRESH_BINARY)
-    labels, kept = _components(mask, keep_fraction)
-    if not kept:  # no ink, or only single-pixel specks
-        return None
-    if sparse:
-        # Faint ink found over the noise floor: strokes long enough for a digit, clear of the
-        # picture's edge (where vignetting and paper edges leave what the flattening misses)
-        wh, ww = work.shape
-        kept = [(i, r) for i, r in kept if max(r[2], r[3]) >= MIN_STROKE_WORK
-                and r[0] > 0 and r[1] > 0 and r[0] + r[2] < ww and r[1] + r[3] < wh]
+            # Faint or sparse ink over the noise; where the quadratic missed part of the lighting
+            # and the paper seen locally gave no clear split either, the local paper gets a look too
+            peaks = _peak_copy(gray, int(f), dark_ink) if f > 1.0 and min(gray.shape) >= f else work
+            for surface in (paper, local) if local is not None else (paper,):
+                labels, kept = _over_noise(peaks, surface, keep_fraction)
+                if kept:
+                    paper = surface
+                    break
         if not kept:
             return None
+    else:
+        labels, kept = _components(mask, keep_fraction)
+    if not kept:  # no ink, or only single-pixel specks
+        return None
     kept.sort(key=lambda ir: -ir[1][4])  # largest first (a stable sort: ties keep label order)
     # back to full resolution with a one-work-pixel margin (area resampling blurs edges)
     h, w = gray.shape
@@ -295,6 +292,21 @@ def find_ink(gray: np.ndarray, keep_fraction: float = KEEP_FRACTION) -> Ink | No
         x1, y1 = min(w, math.ceil((x + bw + 1) * f)), min(h, math.ceil((y + bh + 1) * f))
         boxes.append(Box(x0, y0, x1 - x0, y1 - y0))
     return Ink(gray, dark_ink, paper, f, boxes, labels, tuple(i + 1 for i, _ in kept))
+
+
+def _over_noise(work: np.ndarray, paper: np.ndarray | int, keep_fraction: float):
+    """Faint or sparse ink: what stands a noise floor clear of ``paper`` in ``work`` (the picture,
+    or the copy of its blocks' inkiest pixels that keeps a hairline's contrast; the noise floor
+    allows for what the peaks add), as strokes long enough for a digit and clear of the picture's
+    edge (where vignetting and paper edges leave what the flattening misses)."""
+    flat = cv2.subtract(work, paper)
+    level = _noise_floor(cv2.calcHist([flat], [0], None, [256], (0, 256)).ravel())
+    _, mask = cv2.threshold(flat, level, 255, cv2.THRESH_BINARY)
+    labels, kept = _components(mask, keep_fraction)
+    wh, ww = work.shape
+    kept = [(i, r) for i, r in kept if max(r[2], r[3]) >= MIN_STROKE_WORK
+            and r[0] > 0 and r[1] > 0 and r[0] + r[2] < ww and r[1] + r[3] < wh]
+    return labels, kept
 
 
 def _components(mask: np.ndarray, keep_fraction: float) -> tuple[np.ndarray, list[tuple[int, list[int]]]]:
@@ -426,12 +438,12 @@ def _dark_strokes(work: np.ndarray) -> bool:
     return below > above
 
 
-def _clear_split(flat: np.ndarray, level: float) -> tuple[np.ndarray, int | None]:
-    """The 256-bin histogram of a flattened layer, and Otsu's split of the levels above ``level``
-    if it leaves a clear ink class (bright enough on average), else None."""
+def _clear_split(flat: np.ndarray, level: float) -> int | None:
+    """Otsu's split of a flattened layer's levels above ``level``, if it leaves a clear ink class
+    (bright enough on average), else None."""
     hist = cv2.calcHist([flat], [0], None, [256], (0, 256)).ravel()
     upper, upper_mean = _otsu_above(hist, int(level) + 1)
-    return hist, upper if upper >= MIN_INK_LEVEL and upper_mean >= 2 * MIN_INK_LEVEL else None
+    return upper if upper >= MIN_INK_LEVEL and upper_mean >= 2 * MIN_INK_LEVEL else None
 
 
 def _otsu_above(hist: np.ndarray, start: int) -> tuple[int, float]:

@@ -182,6 +182,22 @@ def test_faint_hairline_that_find_ink_finds_is_fitted_not_dropped(classifier):
     assert classifier.predict(pic).label == 7
 
 
+@pytest.mark.parametrize("seed", [4, 5, 13, 14, 17, 21, 24, 38])
+def test_digit_deep_in_a_soft_shadow_is_found(seed, mnist_subset, classifier):
+    """A 60-px digit where a soft-edged shadow (darkening 50-80 %) is deepest: the quadratic leaves
+    the shadow's edge, the paper seen locally gives no clear split over the whole page, and over
+    the quadratic the noise floor stands above the ink; over the local paper it does not."""
+    rng = np.random.default_rng(seed)
+    h, w = 600, 800
+    depth, soft, angle, off = rng.uniform(0.5, 0.8), rng.uniform(0.08, 0.25), rng.uniform(0, 6.28), rng.uniform(-0.2, 0.2)
+    light = shadow((h, w), depth, angle, off, soft)
+    y, x = np.unravel_index(np.argmin(cv2.blur(light, (61, 61))[40:-100, 40:-100]), (h - 140, w - 140))
+    page = np.full((h, w), 225, np.float32)
+    page[y + 40 : y + 100, x + 40 : x + 100] -= 0.6 * cv2.resize(mnist_subset["x_test"][seed], (60, 60)).astype(np.float32)
+    pic = np.clip(page * light + rng.normal(0, 3, (h, w)), 0, 255).astype(np.uint8)
+    assert classifier.predict(pic).label == int(mnist_subset["y_test"][seed])
+
+
 def test_peak_copy_matches_shrink_blocks():
     rng = np.random.default_rng(9)
     img = rng.integers(0, 256, (481, 643), dtype=np.uint8)
