@@ -247,8 +247,7 @@ def find_ink(gray: np.ndarray, keep_fraction: float = KEEP_FRACTION) -> Ink | No
         paper = _paper_level(work, med, hi)
     flat = work if isinstance(paper, int) and paper == 0 else cv2.subtract(work, paper)
     level, mask = cv2.threshold(flat, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    sparse = level < MIN_INK_LEVEL and cv2.mean(flat, mask)[0] < 2 * MIN_INK_LEVEL
-    if sparse:
+    if level < MIN_INK_LEVEL and cv2.mean(flat, mask)[0] < 2 * MIN_INK_LEVEL:
         # No clear ink class above Otsu's split. (A two-level picture, a binarised scan, also gets
         # a low level, but bright ink above it.) Either the paper left a broad tail (the edge of
         # a shadow) that hides a clear ink class further up, or the ink is too sparse for Otsu (a
@@ -265,8 +264,7 @@ def find_ink(gray: np.ndarray, keep_fraction: float = KEEP_FRACTION) -> Ink | No
             if local_upper is not None:
                 paper, flat, upper = local, local_flat, local_upper
         if upper is not None:
-            level, sparse = upper, False
-            _, mask = cv2.threshold(flat, level, 255, cv2.THRESH_BINARY)
+            _, mask = cv2.threshold(flat, upper, 255, cv2.THRESH_BINARY)
             labels, kept = _components(mask, keep_fraction)
         else:
             # Faint or sparse ink over the noise; where the quadratic missed part of the lighting
@@ -277,8 +275,6 @@ def find_ink(gray: np.ndarray, keep_fraction: float = KEEP_FRACTION) -> Ink | No
                 if kept:
                     paper = surface
                     break
-        if not kept:
-            return None
     else:
         labels, kept = _components(mask, keep_fraction)
     if not kept:  # no ink, or only single-pixel specks
