@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from itertools import chain, islice
 from typing import Iterable, Iterator, Sequence
 
-import cv2
 import numpy as np
 
 from .classifier import Classifier, Prediction
 from .errors import EdgeDigitError, ImageError
 from .files import iter_paths
+from .opencv_threads import one_opencv_thread
 
 PARALLEL_MIN_FILES = 512  # fewer files: one process (forking workers would cost more than it saves)
 CHUNK_FILES = 64  # paths per task sent to a worker: small enough to balance, large enough to amortise
@@ -99,11 +99,7 @@ def classify_files(classifier: Classifier, inputs: Iterable[str | os.PathLike], 
 
 
 def _classify_sequential(classifier: Classifier, paths: Iterator[str], batch_size: int) -> Iterator[FileResult]:
-    # OpenCV on one thread, as in the workers: on digit-sized pictures its thread pool costs more
-    # than it gives (~0.2 ms of system time per image in wake-ups; photos are no slower on one thread)
-    threads = cv2.getNumThreads()
-    cv2.setNumThreads(1)
-    try:
+    with one_opencv_thread():  # as in the workers
         block: list[_Item] = []
         for path in paths:
             block.append((path, *_prepare(classifier, path)))
@@ -112,8 +108,6 @@ def _classify_sequential(classifier: Classifier, paths: Iterator[str], batch_siz
                 block = []
         if block:
             yield from _finish(classifier, block)
-    finally:
-        cv2.setNumThreads(threads)
 
 
 # -- the parallel path --------------------------------------------------------------------------
@@ -159,12 +153,8 @@ def _classify_parallel(classifier: Classifier, paths: Iterator[str], batch_size:
         # child that touches it, even to resize it, waits forever on threads left behind), so
         # the parent runs single-threaded across the fork: children start with no pool and stay
         # serial (the parallelism is the processes). The parent gets its threads back after.
-        threads = cv2.getNumThreads()
-        cv2.setNumThreads(1)
-        try:
+        with one_opencv_thread():
             in_flight = deque((chunk, pool.submit(_worker_prepare, chunk)) for chunk in islice(chunks, window))
-        finally:
-            cv2.setNumThreads(threads)
         block: list[_Item] = []
         while in_flight:
             chunk, future = in_flight.popleft()

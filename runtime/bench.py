@@ -39,6 +39,7 @@ import numpy as np
 from .classifier import Classifier
 from .decode import decode_image, read_bytes
 from .model_file import shipped_model
+from .opencv_threads import one_opencv_thread
 from .preprocess import to_model_input
 
 BATCHES = (1, 32, 256)
@@ -335,12 +336,8 @@ def _time_calls(fn: Callable, args: Sequence, iterations: int, warmup: int) -> T
 
 
 def _one_cv_thread(fn: Callable):
-    threads = cv2.getNumThreads()
-    cv2.setNumThreads(1)
-    try:
+    with one_opencv_thread():
         return fn()
-    finally:
-        cv2.setNumThreads(threads)
 
 
 def _throughput(clf: Classifier, digits: np.ndarray, batch: int, seconds: float) -> float:

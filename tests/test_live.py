@@ -54,6 +54,20 @@ def test_library_generator_and_image_sequences(video, tmp_path, classifier):
         assert len([r for r, _ in run_live(classifier, source, max_frames=3)]) == 3
 
 
+def test_the_live_loop_runs_opencv_on_one_thread_and_gives_the_pool_back(classifier):
+    # its thread pool costs a fifth more CPU per frame for the same latency; the app keeps its setting
+    before = cv2.getNumThreads()
+    seen = []
+
+    def frames():
+        for i in range(3):
+            seen.append(cv2.getNumThreads())
+            yield i, np.full((120, 160, 3), 230, np.uint8)
+
+    assert len(list(run_live(classifier, frames()))) == 3
+    assert seen == [1, 1, 1] and cv2.getNumThreads() == before
+
+
 def test_smoother_needs_a_stable_new_label():
     box = Box(10, 10, 50, 80)
     s = Smoother(frames=3)
