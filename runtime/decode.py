@@ -228,10 +228,11 @@ def decode_image(data: bytes, name: str = "<bytes>", *, gray: bool = False) -> n
         raise ImageError(f"{name}: {w}x{h} pixels is over the {MAX_PIXELS:,}-pixel limit (refused before decoding)")
     if w == 0 or h == 0:
         raise ImageError(f"{name}: image has no pixels ({w}x{h})")
-    if _signature(data) == "PNG" and (damage := _png_damage(data)):
+    kind = _signature(data)
+    if kind == "PNG" and (damage := _png_damage(data)):
         raise ImageError(f"{name}: {damage}")
     try:
-        if _signature(data) == "JPEG":  # 8-bit, no alpha: nothing IMREAD_UNCHANGED would keep but the orientation it ignores
+        if kind == "JPEG":  # 8-bit, no alpha: nothing IMREAD_UNCHANGED would keep but the orientation it ignores
             flags = cv2.IMREAD_GRAYSCALE if gray else cv2.IMREAD_COLOR
         else:
             flags = cv2.IMREAD_UNCHANGED

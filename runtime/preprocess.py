@@ -241,10 +241,13 @@ def find_ink(gray: np.ndarray, keep_fraction: float = KEEP_FRACTION) -> Ink | No
     if dark_ink:  # paper is bright: flip to MNIST polarity
         work = cv2.bitwise_not(work)
         lo, med, hi = 255 - hi, 255 - med, 255 - lo
+    local = None  # the paper seen locally, once it has been looked at
     if clean_border and work.size <= SMALL_PICTURE:
         paper = med  # a small picture framed by one exact level (MNIST, a clean crop): that is the paper
     else:
         paper = _paper_level(work, med, hi)
+        if paper is None:  # lighting no quadratic follows
+            paper = local = _local_paper(work)
     flat = work if isinstance(paper, int) and paper == 0 else cv2.subtract(work, paper)
     level, mask = cv2.threshold(flat, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     if level < MIN_INK_LEVEL and cv2.mean(flat, mask)[0] < 2 * MIN_INK_LEVEL:
@@ -253,8 +256,7 @@ def find_ink(gray: np.ndarray, keep_fraction: float = KEEP_FRACTION) -> Ink | No
         # a shadow) that hides a clear ink class further up, or the ink is too sparse for Otsu (a
         # fine pen on a large page) and it split the noise: keep what stands well clear of it.
         upper = _clear_split(flat, level)
-        local = None
-        if upper is None and not isinstance(paper, int):
+        if upper is None and local is None and not isinstance(paper, int):
             # or a quadratic passed for the lighting yet left a shadow's edge as a broad band of
             # faint "ink" around the strokes: the paper seen locally may leave a clear ink class
             local = _local_paper(work)
@@ -270,7 +272,7 @@ def find_ink(gray: np.ndarray, keep_fraction: float = KEEP_FRACTION) -> Ink | No
             # Faint or sparse ink over the noise; where the quadratic missed part of the lighting
             # and the paper seen locally gave no clear split either, the local paper gets a look too
             peaks = _peak_copy(gray, int(f), dark_ink) if f > 1.0 and min(gray.shape) >= f else work
-            for surface in (paper, local) if local is not None else (paper,):
+            for surface in (paper, local) if local is not None and local is not paper else (paper,):
                 labels, kept = _over_noise(peaks, surface, keep_fraction)
                 if kept:
                     paper = surface
@@ -476,11 +478,11 @@ def _quadratic_basis(h: int, w: int) -> np.ndarray:
     return basis
 
 
-def _paper_level(work: np.ndarray, med: int, hi: int) -> np.ndarray | int:
+def _paper_level(work: np.ndarray, med: int, hi: int) -> np.ndarray | int | None:
     """Paper brightness of an (ink-bright) working copy: one level when the paper is even, else
-    a least-squares quadratic through the paper pixels (gradients, vignetting), else, when the
-    paper strays from every quadratic (a cast shadow's edge), the paper seen locally; rendered
-    at the working size. ``med``: a typical paper level."""
+    a least-squares quadratic through the paper pixels (gradients, vignetting), rendered at the
+    working size; None when the paper strays from every quadratic (a cast shadow's edge: then
+    it is seen locally, ``_local_paper``). ``med``: a typical paper level."""
     small, _ = _shrink(work, STATS_SIDE)
     _, paper = cv2.threshold(small, med + (hi - med) // 2, 255, cv2.THRESH_BINARY_INV)
     paper = cv2.erode(paper, _KERNEL3)  # stay clear of stroke edges
@@ -513,7 +515,7 @@ def _paper_level(work: np.ndarray, med: int, hi: int) -> np.ndarray | int:
         if cv2.distanceTransform(left, cv2.DIST_L2, 3).max() > MAX_STROKE * max(sh, sw):
             surface = None
     if surface is None:
-        return _local_paper(work)
+        return None
     return cv2.resize(surface, (work.shape[1], work.shape[0]), interpolation=cv2.INTER_LINEAR)
 
 
