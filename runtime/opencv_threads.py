@@ -2,7 +2,8 @@
 
 On digit-sized pictures OpenCV's thread pool costs more than it gives: it wakes its threads for
 work too small to share (~0.2 ms of system time per image in a folder run; in the live loop,
-19 % more CPU per frame for the same latency), and photos are no slower on one thread.
+a third more CPU per frame for the same latency: tests/bench/bench_live.py), and photos are no
+slower on one thread.
 The setting is process-wide, so the library sets it only inside its own long jobs (``classify``
 runs, the live loop); an app classifying single digits in a loop can set it itself.
 """

@@ -14,8 +14,8 @@ import edge_digit.runtime.batch as batch
 from conftest import run_cli
 from edge_digit.runtime.batch import classify_files
 
-STAGES = ("read", "decode", "preprocess", "preprocess_1thread")
-MODEL_STAGES = ("inference", "postprocess", "predict")
+STAGES = ("read", "decode", "decode_gray", "preprocess", "preprocess_1thread")
+MODEL_STAGES = ("inference", "postprocess", "predict", "predict_pool")
 TIMING_KEYS = {"n", "p50_us", "p90_us", "p99_us", "mean_us"}
 
 
