@@ -489,7 +489,7 @@ def decide_verdict(report: BenchReport) -> Verdict:
     fp32 = next((m for m in speed if prec[m] == "fp32"), None)
     int8 = next((m for m in speed if prec[m] == "int8"), None)
     quicker = recommended  # the fastest of the accurate ones
-    close = fp32 in eligible and quicker != fp32 and speed[quicker] < CLEAR_GAIN * speed[fp32]
+    close = fp32 in eligible and prec[quicker] != "fp32" and speed[quicker] < CLEAR_GAIN * speed[fp32]
     if close:
         recommended = fp32
     ratio, parts = None, []

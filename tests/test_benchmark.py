@@ -153,8 +153,8 @@ def test_verdict_prefers_fp32_unless_int8_is_clearly_faster():
 
     from edge_digit.runtime.bench import BATCHES, ModelInfo, Throughput, decide_verdict
 
-    def verdict(fp32_speed, int8_speed, int8_accuracy=0.994):
-        models = [ModelInfo("a.onnx", "a.onnx", 1, "fp32", 0.994, None), ModelInfo("a-int8.onnx", "a-int8.onnx", 1, "int8", int8_accuracy, 0.999)]
+    def verdict(fp32_speed, int8_speed, int8_accuracy=0.994, second="int8"):
+        models = [ModelInfo("a.onnx", "a.onnx", 1, "fp32", 0.994, None), ModelInfo("a-int8.onnx", "a-int8.onnx", 1, second, int8_accuracy, 0.999)]
         speeds = [Throughput("a.onnx", max(BATCHES), 1, fp32_speed, 0.0), Throughput("a-int8.onnx", max(BATCHES), 1, int8_speed, 0.0)]
         return decide_verdict(SimpleNamespace(throughput=speeds, models=models, machine=SimpleNamespace(vnni=True)))
 
@@ -162,5 +162,6 @@ def test_verdict_prefers_fp32_unless_int8_is_clearly_faster():
     assert "not 1.10x as fast" in verdict(10_000, 10_100).message
     assert verdict(10_000, 12_000).recommended == "a-int8.onnx"
     assert verdict(10_000, 12_000, int8_accuracy=0.98).recommended == "a.onnx"  # faster but less accurate
+    assert verdict(10_000, 10_100, second="fp32").recommended == "a-int8.onnx"  # two fp32 files: simply the faster
     slower = verdict(10_000, 8_000)
     assert slower.recommended == "a.onnx" and "SLOWER" in slower.message and slower.int8_speedup == 0.8
