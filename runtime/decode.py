@@ -221,7 +221,7 @@ def decode_image(data: bytes, name: str = "<bytes>", *, gray: bool = False) -> n
 
     A JPEG is turned upright as its EXIF orientation says (a phone stores a portrait photo
     sideways and says so there; the digits in it would be read lying on their side), and with
-    ``gray`` only its brightness is decoded: libjpeg then skips the colour planes, 40 % less
+    ``gray`` only its brightness is decoded: libjpeg then skips the colour planes, a third less
     time on a 640x480 photo for the same gray pixels as decoding colour and converting."""
     w, h = image_size(data, name)
     if w * h > MAX_PIXELS:
