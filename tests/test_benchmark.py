@@ -136,14 +136,14 @@ def test_a_worker_that_dies_is_an_error_not_a_hang(classifier, mixed_folder, mon
 
     from edge_digit.runtime.errors import EdgeDigitError
 
-    real = batch._prepare
+    real = batch._decode
 
-    def dying(clf, path):  # runs in the forked worker
+    def dying(path):  # runs in the forked worker
         if str(path).endswith("0150.png"):
             os._exit(3)
-        return real(clf, path)
+        return real(path)
 
-    monkeypatch.setattr(batch, "_prepare", dying)
+    monkeypatch.setattr(batch, "_decode", dying)
     with pytest.raises(EdgeDigitError, match="worker process died"):
         list(classify_files(classifier, [mixed_folder], workers=2))
 
