@@ -80,11 +80,12 @@ def _scan_fmt(rng: np.random.Generator) -> str:
     return ["png-gray", "png-gray", "png-gray16", "jpeg-gray", "png-rgb"][int(rng.integers(5))]
 
 
-def _single_photo(c: Ctx, cover: np.ndarray, height: float, shadow: float = 0.0, ink: str | None = None) -> np.ndarray:
+def _single_photo(c: Ctx, cover: np.ndarray, height: float, shadow: float = 0.0, ink: str | None = None,
+                  ruling: tuple[float, bool] | None = None) -> np.ndarray:
     digit = scenes.scale_to_height(cover, height)
     size = c.photo_size()
     x, y = scenes.place(*size, digit, c.rng)
-    return scenes.photo([(digit, x, y)], size, c.rng, shadow=shadow, ink=ink)
+    return scenes.photo([(digit, x, y)], size, c.rng, shadow=shadow, ink=ink, ruling=ruling)
 
 
 def _mnist_pen(c: Ctx, digit: np.ndarray) -> tuple[np.ndarray, str]:
@@ -139,6 +140,17 @@ def photo_fine(c: Ctx) -> Sample:
     cover = glyphs.mnist_shape(d, pen_px / height)
     img = _single_photo(c, glyphs.bend(cover, c.rng), height)
     return Sample(img, str(label), "mnist-fine-pen", _photo_fmt(c.rng, c.small))
+
+
+def photo_notebook(c: Ctx) -> Sample:
+    """On ruled paper the digit fills most of a line's height; on squared paper one to two squares."""
+    d, label = c.mnist()
+    cover, source = _mnist_pen(c, d)
+    height = c.digit_height()
+    squared = bool(c.rng.random() < 0.5)
+    spacing = height / (c.rng.uniform(1.0, 2.2) if squared else c.rng.uniform(0.6, 0.95))
+    img = _single_photo(c, glyphs.bend(cover, c.rng), height, ruling=(spacing, squared))
+    return Sample(img, str(label), source + ("-squared" if squared else "-ruled"), _photo_fmt(c.rng, c.small))
 
 
 def photo_board(c: Ctx) -> Sample:
@@ -261,6 +273,7 @@ CONDITIONS: dict[str, tuple[Callable[[Ctx], Sample], str]] = {
     "photo-thick": (photo_thick, "thick marker: stroke 25-35 % of the digit's width"),
     "photo-fine": (photo_fine, "fine pen: a 1-2 px line, digits 60-120 px tall"),
     "photo-board": (photo_board, "chalk or white ink on a dark surface, photographed"),
+    "photo-notebook": (photo_notebook, "as photo-paper, on ruled or squared notebook paper (printed lines lighter than the ink)"),
     "formats": (file_formats, "photos and scans saved as JPEG, PNG gray/RGB/RGBA/alpha-only/16-bit, BMP, TIFF, WebP"),
     "scan-lowres": (scan_lowres, "other writers, scanned with the digit 9-16 px tall, blown up 3-8x and blurred"),
     "scan-stretched": (scan_stretched, "other writers, cropped and stretched to fill a 16-28 px box (Semeion/USPS-like)"),

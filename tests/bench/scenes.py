@@ -116,13 +116,38 @@ def place(sheet_w: int, sheet_h: int, cover: np.ndarray, rng: np.random.Generato
     return int(rng.integers(mx, max(mx + 1, sheet_w - w - mx))), int(rng.integers(my, max(my + 1, sheet_h - h - my)))
 
 
+# printed rulings of notebook paper, BGR: lighter than any ink (a writer's pen must show on them)
+RULINGS = {
+    "blue": ((215, 165, 120), (240, 200, 160)),
+    "grey": ((165, 165, 165), (200, 200, 200)),
+    "green": ((150, 200, 150), (185, 225, 185)),
+}
+
+
+def rule(sheet: "Sheet", spacing: float, squared: bool, rng: np.random.Generator) -> None:
+    """Notebook paper: horizontal lines every ``spacing`` px, and vertical ones too when squared."""
+    h, w = sheet.pixels.shape[:2]
+    lines = np.zeros((h, w), np.float32)
+    thick = max(1, round(max(w, h) / 600))
+    offset = rng.uniform(0, spacing)
+    for y in np.arange(offset, h, spacing):
+        cv2.line(lines, (0, int(y)), (w - 1, int(y)), 1.0, thick, cv2.LINE_AA)
+    if squared:
+        for x in np.arange(rng.uniform(0, spacing), w, spacing):
+            cv2.line(lines, (int(x), 0), (int(x), h - 1), 1.0, thick, cv2.LINE_AA)
+    sheet.ink(np.clip(lines, 0, 1), 0, 0, _colour(RULINGS, rng)[1], rng.uniform(0.6, 1.0))
+
+
 def photo(covers: list[tuple[np.ndarray, int, int]], size: tuple[int, int], rng: np.random.Generator,
-          shadow: float = 0.0, ink: str | None = None) -> np.ndarray:
-    """Ink shapes at given positions on paper, photographed by a phone: BGR uint8."""
+          shadow: float = 0.0, ink: str | None = None, ruling: tuple[float, bool] | None = None) -> np.ndarray:
+    """Ink shapes at given positions on paper, photographed by a phone: BGR uint8. ``ruling``:
+    (line spacing in px, squared or not) for notebook paper."""
     w, h = size
-    _, paper = _colour(PAPERS, rng)
+    _, paper = _colour(PAPERS, rng, "white" if ruling else None)
     ink_name, colour = _colour(INKS, rng, ink)
     sheet = Sheet.blank(w, h, paper, rng, texture=rng.uniform(0, 4))
+    if ruling:
+        rule(sheet, *ruling, rng)
     opacity = rng.uniform(0.7, 0.9) if ink_name == "pencil" else rng.uniform(0.9, 1.0)
     for cover, x, y in covers:
         sheet.ink(cover, x, y, colour, opacity)
