@@ -258,3 +258,29 @@ def test_blank_noisy_pages_have_no_ink():
             assert find_ink(page) is None
             jpeg = cv2.imdecode(cv2.imencode(".jpg", page, [cv2.IMWRITE_JPEG_QUALITY, 60])[1], cv2.IMREAD_GRAYSCALE)
             assert find_ink(jpeg) is None
+
+
+@pytest.mark.parametrize("edge", ["left", "right", "top", "bottom"])
+def test_a_line_against_the_photos_edge_is_not_part_of_the_digit(digits, contract, edge):
+    """A paper edge or a ruling line darkened at the border of a photo: left in, it would widen
+    the crop to take in the digit and the line."""
+    for d in digits[:10]:
+        pic = paper_photo(d, 60, (480, 640), (200, 280))
+        alone = normalize(pic, contract)
+        if edge in ("left", "right"):
+            x = 2 if edge == "left" else 637
+            cv2.line(pic, (x, 40), (x, 440), 60, 5)
+        else:
+            y = 2 if edge == "top" else 477
+            cv2.line(pic, (40, y), (600, y), 60, 5)
+        ink = find_ink(pic)
+        assert all(200 < b.x < 360 and 150 < b.y < 280 for b in ink.boxes)  # the digit's pieces only
+        assert similarity(normalize(pic, contract), alone) > 0.9
+
+
+def test_a_scan_of_one_thin_stroke_against_the_edge_is_kept(contract):
+    """Only beside other ink, and only in a photo-sized picture, is such a line dropped: a tight
+    scan of a "1" touching its edges is the digit."""
+    one = np.full((300, 60), 255, np.uint8)
+    cv2.line(one, (30, 0), (30, 299), 0, 6)
+    assert normalize(one, contract) is not None
