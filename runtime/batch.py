@@ -34,7 +34,7 @@ from .preprocess import normalize
 PARALLEL_MIN_FILES = 512  # fewer files: one process (forking workers would cost more than it saves)
 CHUNK_FILES = 64  # paths per task sent to a worker: small enough to balance, large enough to amortise
 CHUNKS_PER_WORKER = 4  # tasks in flight per worker: workers never wait, memory stays bounded
-RUN_PIXELS = 1 << 20  # decoded pixels held at most before they are preprocessed together
+RUN_PIXELS = 1 << 20  # decoded pixels that end a run of files preprocessed together
 
 
 @dataclass(frozen=True)
@@ -63,8 +63,8 @@ def _decode(path: str | os.PathLike) -> tuple[np.ndarray | None, str | None]:
 def _prepare_run(classifier: Classifier, paths: Sequence[str]) -> list[tuple[np.ndarray | None, str | None]]:
     """(model input or None when no ink, error or None) per path. Files are decoded a run at a
     time and the run then preprocessed: each stage's code stays in the CPU's caches, about a
-    fifth less CPU per 28x28 PNG than decoding and preprocessing file by file. A run holds at
-    most RUN_PIXELS decoded pixels (or one picture), so folders of large photos stay small."""
+    fifth less CPU per 28x28 PNG than decoding and preprocessing file by file. A run ends once
+    it holds RUN_PIXELS decoded pixels, so a folder of large photos holds one or two at a time."""
     out: list[tuple[np.ndarray | None, str | None]] = []
     run: list[tuple[int, np.ndarray]] = []
     held = 0

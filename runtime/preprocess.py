@@ -9,8 +9,8 @@ centred by centre of mass in ``input_size``):
                     a quadratic, or a local opening under cast shadows), threshold (Otsu, or a
                     noise floor for sparse hairlines, seen on the blocks' inkiest pixels),
                     connected components -> where the ink is (not specks, not a long line
-                    against a photo's edge); ``Ink.layer`` lifts a crop as ink
-                    bright on paper ~0 (ink in a shadow at the lit paper's contrast);
+                    against a photo's edge); ``Ink.layer`` lifts a crop as ink bright on
+                    paper ~0 (ink in a shadow at the lit paper's contrast);
 3. ``fit_digit``    contrast stretch, crop to the ink, aspect-preserving fit, centring by
                     centre of mass; hairlines widened to an MNIST-like stroke.
 

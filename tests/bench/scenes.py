@@ -124,7 +124,7 @@ RULINGS = {
 }
 
 
-def rule(sheet: "Sheet", spacing: float, squared: bool, rng: np.random.Generator) -> None:
+def rule(sheet: Sheet, spacing: float, squared: bool, rng: np.random.Generator) -> None:
     """Notebook paper: horizontal lines every ``spacing`` px, and vertical ones too when squared."""
     h, w = sheet.pixels.shape[:2]
     lines = np.zeros((h, w), np.float32)
