@@ -17,14 +17,14 @@ from edge_digit.runtime.reader import read_files
 SAMPLE = Path(__file__).resolve().parent / "data" / "realworld"
 
 GROUPS = {
-    "photos": ("photo-paper", "photo-shadow", "photo-thick", "photo-fine", "photo-board", "formats"),
+    "photos": ("photo-paper", "photo-shadow", "photo-thick", "photo-fine", "photo-board", "photo-notebook", "formats"),
     "other-writers": ("scan-lowres", "scan-stretched", "writers-hand", "writers-fonts"),
     "mnist": ("mnist",),
     "no-digit": ("no-digit",),  # scored as the share answered "no digit"
     "numbers": ("numbers-4",),  # scored as whole numbers read exactly right
 }
 # Share right per group, set a little below what the shipped model scored on this sample
-# (the shipped model, fp32 and int8 alike: photos 56/60, other writers 40/40, MNIST 10/10,
+# (the shipped model, fp32 and int8 alike: photos 65/70, other writers 40/40, MNIST 10/10,
 # no-digit 5/10, numbers 10/10). Re-measure after retraining; raise them, never lower them to pass.
 FLOORS = {"photos": 0.9, "other-writers": 0.925, "mnist": 0.9, "no-digit": 0.4, "numbers": 0.8}
 
