@@ -274,8 +274,9 @@ def find_ink(gray: np.ndarray, keep_fraction: float = KEEP_FRACTION) -> Ink | No
             # Faint or sparse ink over the noise; where the quadratic missed part of the lighting
             # and the paper seen locally gave no clear split either, the local paper gets a look too
             peaks = _peak_copy(gray, int(f), dark_ink) if f > 1.0 and min(gray.shape) >= f else work
-            for surface in (paper, local) if local is not None and local is not paper else (paper,):
-                labels, kept = _over_noise(peaks, surface, keep_fraction)
+            surfaces = (paper, local) if local is not None and local is not paper else (paper,)
+            for copy, surface in [(c, s) for c in ((peaks, work) if peaks is not work else (work,)) for s in surfaces]:
+                labels, kept = _over_noise(copy, surface, keep_fraction)
                 if kept:
                     paper = surface
                     break
