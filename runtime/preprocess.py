@@ -7,7 +7,8 @@ centred by centre of mass in ``input_size``):
 1. ``to_gray``      any array (gray, BGR, BGRA, 16-bit, float) -> uint8 gray;
 2. ``find_ink``     polarity (border, median or stroke details), paper flattening (one level,
                     a quadratic, or a local opening under cast shadows), threshold (Otsu, or a
-                    noise floor for sparse hairlines, seen on the blocks' inkiest pixels),
+                    noise floor for sparse hairlines, seen on the blocks' inkiest pixels or,
+                    on squared paper, the averaged copy),
                     connected components -> where the ink is (not specks, not a long line
                     against a photo's edge); ``Ink.layer`` lifts a crop as ink bright on
                     paper ~0 (ink in a shadow at the lit paper's contrast);
@@ -21,6 +22,7 @@ centred), which is why training runs every image through the same code.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -272,10 +274,14 @@ def find_ink(gray: np.ndarray, keep_fraction: float = KEEP_FRACTION) -> Ink | No
             labels, kept = _components(mask, keep_fraction)
         else:
             # Faint or sparse ink over the noise; where the quadratic missed part of the lighting
-            # and the paper seen locally gave no clear split either, the local paper gets a look too
+            # and the paper seen locally gave no clear split either, the local paper gets a look
+            # too. First on the blocks' inkiest pixels (a hairline keeps its contrast there), then
+            # on the averaged copy: where a printed grid runs through most blocks, the inkiest
+            # pixels are the grid's and set the noise floor, and a small digit clears it only here.
             peaks = _peak_copy(gray, int(f), dark_ink) if f > 1.0 and min(gray.shape) >= f else work
+            copies = (peaks, work) if peaks is not work else (work,)
             surfaces = (paper, local) if local is not None and local is not paper else (paper,)
-            for copy, surface in [(c, s) for c in ((peaks, work) if peaks is not work else (work,)) for s in surfaces]:
+            for copy, surface in itertools.product(copies, surfaces):
                 labels, kept = _over_noise(copy, surface, keep_fraction)
                 if kept:
                     paper = surface
