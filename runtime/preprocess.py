@@ -9,7 +9,7 @@ centred by centre of mass in ``input_size``):
                     a quadratic, or a local opening under cast shadows), threshold (Otsu, or a
                     noise floor for sparse hairlines, seen on the blocks' inkiest pixels or,
                     on squared paper, the averaged copy),
-                    connected components -> where the ink is (not specks, not a long line
+                    connected components -> where the ink is (not specks, not clutter
                     against a photo's edge); ``Ink.layer`` lifts a crop as ink bright on
                     paper ~0 (ink in a shadow at the lit paper's contrast);
 3. ``fit_digit``    contrast stretch, crop to the ink, aspect-preserving fit, centring by
@@ -54,7 +54,7 @@ LOCAL_KERNEL = 0.15  # ... then paper is seen through strokes narrower than this
 NOISE_Z = 4.5  # sparse ink must stand this many noise deviations above the paper
 MIN_STROKE_WORK = 5  # ... and span this many work pixels (noise clusters are smaller)
 KEEP_FRACTION = 0.04  # components smaller than this share of the largest are noise
-EDGE_LINE = 8  # ... and a blob this many times longer than wide, against a photo's edge, is no stroke
+EDGE_LINE = 8  # ... and against a photo's edge, a blob this many times longer than wide is no stroke
 FEW_BLOBS = 8  # up to this many kept components get their boxes one by one (cheaper than stats of all)
 SHADED = 0.85  # paper under a digit darker than this share of the lit paper is in a shadow (ink contrast restored)
 FIT_SIDE = 6  # crops longer than this many box sides are fitted from their block means
@@ -291,7 +291,8 @@ def find_ink(gray: np.ndarray, keep_fraction: float = KEEP_FRACTION) -> Ink | No
     if not kept:  # no ink, or only single-pixel specks
         return None
     if f > 1.0 and len(kept) > 1:
-        kept = [ir for ir in kept if not _edge_line(ir[1], work.shape)] or kept
+        largest = max(r[4] for _, r in kept)
+        kept = [ir for ir in kept if not _edge_clutter(ir[1], largest, work.shape)] or kept
     kept.sort(key=lambda ir: -ir[1][4])  # largest first (a stable sort: ties keep label order)
     # back to full resolution with a one-work-pixel margin (area resampling blurs edges)
     h, w = gray.shape
@@ -303,14 +304,16 @@ def find_ink(gray: np.ndarray, keep_fraction: float = KEEP_FRACTION) -> Ink | No
     return Ink(gray, dark_ink, paper, f, boxes, labels, tuple(i + 1 for i, _ in kept))
 
 
-def _edge_line(blob: list[int], shape: tuple[int, int]) -> bool:
-    """A long thin line against the edge of a photo (a paper edge, a ruling line that the
-    photo's border darkens) beside other ink: not part of the digit, though it would widen the
-    crop to take it in."""
-    x, y, w, h, _ = blob
+def _edge_clutter(blob: list[int], largest: int, shape: tuple[int, int]) -> bool:
+    """A blob against the edge of a photo, beside other ink: a speck of vignetting or shadow in a
+    corner (smaller than the largest blob), or a long thin line (a paper edge, a ruling line the
+    border darkens). Not part of the digit, which in a photo stands clear of the edges, though it
+    would widen the crop to take it in."""
+    x, y, w, h, area = blob
     wh, ww = shape
-    touches = x == 0 or y == 0 or x + w == ww or y + h == wh
-    return touches and (h >= EDGE_LINE * w and h >= wh / 4 or w >= EDGE_LINE * h and w >= ww / 4)
+    if not (x == 0 or y == 0 or x + w == ww or y + h == wh):
+        return False
+    return area < largest or h >= EDGE_LINE * w and h >= wh / 4 or w >= EDGE_LINE * h and w >= ww / 4
 
 
 def _over_noise(work: np.ndarray, paper: np.ndarray | int, keep_fraction: float):

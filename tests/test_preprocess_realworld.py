@@ -260,19 +260,21 @@ def test_blank_noisy_pages_have_no_ink():
             assert find_ink(jpeg) is None
 
 
-@pytest.mark.parametrize("edge", ["left", "right", "top", "bottom"])
-def test_a_line_against_the_photos_edge_is_not_part_of_the_digit(digits, contract, edge):
-    """A paper edge or a ruling line darkened at the border of a photo: left in, it would widen
-    the crop to take in the digit and the line."""
+@pytest.mark.parametrize("edge", ["left", "right", "top", "bottom", "corner"])
+def test_clutter_against_the_photos_edge_is_not_part_of_the_digit(digits, contract, edge):
+    """A paper edge, a ruling line darkened at the border of a photo, a dark speck of vignetting
+    in a corner: left in, it would widen the crop to take in the digit and the clutter."""
     for d in digits[:10]:
         pic = paper_photo(d, 60, (480, 640), (200, 280))
         alone = normalize(pic, contract)
         if edge in ("left", "right"):
             x = 2 if edge == "left" else 637
             cv2.line(pic, (x, 40), (x, 440), 60, 5)
-        else:
+        elif edge in ("top", "bottom"):
             y = 2 if edge == "top" else 477
             cv2.line(pic, (40, y), (600, y), 60, 5)
+        else:
+            cv2.circle(pic, (0, 479), 12, 60, -1)
         ink = find_ink(pic)
         assert all(200 < b.x < 360 and 150 < b.y < 280 for b in ink.boxes)  # the digit's pieces only
         assert similarity(normalize(pic, contract), alone) > 0.9
