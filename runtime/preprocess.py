@@ -54,7 +54,7 @@ LOCAL_KERNEL = 0.15  # ... then paper is seen through strokes narrower than this
 NOISE_Z = 4.5  # sparse ink must stand this many noise deviations above the paper
 MIN_STROKE_WORK = 5  # ... and span this many work pixels (noise clusters are smaller)
 KEEP_FRACTION = 0.04  # components smaller than this share of the largest are noise
-EDGE_LINE = 8  # ... and against a photo's edge, a blob this many times longer than wide is no stroke
+EDGE_CLUTTER = 0.5  # ... and against a photo's edge, one this far (share of the digit's size) from the digit
 FEW_BLOBS = 8  # up to this many kept components get their boxes one by one (cheaper than stats of all)
 SHADED = 0.85  # paper under a digit darker than this share of the lit paper is in a shadow (ink contrast restored)
 FIT_SIDE = 6  # crops longer than this many box sides are fitted from their block means
@@ -291,8 +291,7 @@ def find_ink(gray: np.ndarray, keep_fraction: float = KEEP_FRACTION) -> Ink | No
     if not kept:  # no ink, or only single-pixel specks
         return None
     if f > 1.0 and len(kept) > 1:
-        largest = max(r[4] for _, r in kept)
-        kept = [ir for ir in kept if not _edge_clutter(ir[1], largest, work.shape)] or kept
+        kept = _without_edge_clutter(kept, work.shape)
     kept.sort(key=lambda ir: -ir[1][4])  # largest first (a stable sort: ties keep label order)
     # back to full resolution with a one-work-pixel margin (area resampling blurs edges)
     h, w = gray.shape
@@ -304,16 +303,26 @@ def find_ink(gray: np.ndarray, keep_fraction: float = KEEP_FRACTION) -> Ink | No
     return Ink(gray, dark_ink, paper, f, boxes, labels, tuple(i + 1 for i, _ in kept))
 
 
-def _edge_clutter(blob: list[int], largest: int, shape: tuple[int, int]) -> bool:
-    """A blob against the edge of a photo, beside other ink: a speck of vignetting or shadow in a
-    corner (smaller than the largest blob), or a long thin line (a paper edge, a ruling line the
-    border darkens). Not part of the digit, which in a photo stands clear of the edges, though it
-    would widen the crop to take it in."""
-    x, y, w, h, area = blob
+def _without_edge_clutter(kept: list[tuple[int, list[int]]], shape: tuple[int, int]) -> list[tuple[int, list[int]]]:
+    """Blobs against the edge of a photo and well away from the largest blob clear of the edge:
+    a speck of vignetting or shadow in a corner, a paper edge, a ruling line the border darkens.
+    A digit in a photo stands clear of the edges; left in, these widen its crop to take them in.
+    A piece next to the digit (a 5's bar in a photo cropped to the ink) stays."""
     wh, ww = shape
-    if not (x == 0 or y == 0 or x + w == ww or y + h == wh):
-        return False
-    return area < largest or h >= EDGE_LINE * w and h >= wh / 4 or w >= EDGE_LINE * h and w >= ww / 4
+
+    def at_edge(r: list[int]) -> bool:
+        return r[0] == 0 or r[1] == 0 or r[0] + r[2] == ww or r[1] + r[3] == wh
+
+    inside = [r for _, r in kept if not at_edge(r)]
+    if not inside:
+        return kept
+    x, y, w, h, _ = max(inside, key=lambda r: r[4])
+    reach = EDGE_CLUTTER * max(w, h)  # how far from the digit's box its own pieces may lie
+
+    def far(r: list[int]) -> bool:
+        return r[0] > x + w + reach or r[0] + r[2] < x - reach or r[1] > y + h + reach or r[1] + r[3] < y - reach
+
+    return [(i, r) for i, r in kept if not (at_edge(r) and far(r))]
 
 
 def _over_noise(work: np.ndarray, paper: np.ndarray | int, keep_fraction: float):

@@ -306,3 +306,14 @@ def test_small_faint_digit_on_squared_paper_is_found(digits, contract):
         ink = find_ink(np.clip(page, 0, 255).astype(np.uint8))
         found += ink is not None and all(80 <= b.x <= 140 and 380 <= b.y <= 440 for b in ink.boxes)
     assert found >= 8
+
+
+def test_a_piece_of_the_digit_against_the_edge_of_a_tight_crop_stays():
+    """A 5 whose bar is lifted off, in a photo cropped to the ink: the bar touches the edge and
+    is smaller than the body, but it lies next to the digit, so it is part of it."""
+    five = np.full((400, 300), 235, np.uint8)
+    cv2.rectangle(five, (70, 0), (299, 26), 40, -1)  # the bar, against the top edge
+    cv2.line(five, (80, 60), (70, 190), 40, 26)
+    cv2.ellipse(five, (150, 270), (125, 110), 0, -150, 140, 40, 26)
+    ink = find_ink(five)
+    assert ink is not None and any(b.y == 0 and b.h < 60 for b in ink.boxes)
