@@ -7,12 +7,12 @@ centred by centre of mass in ``input_size``):
 1. ``to_gray``      any array (gray, BGR, BGRA, 16-bit, float) -> uint8 gray;
 2. ``find_ink``     polarity (border, median or stroke details), paper flattening (one level,
                     a quadratic, or a local opening under cast shadows), threshold (Otsu, or a
-                    noise floor for sparse hairlines, seen on the blocks' inkiest pixels or,
-                    on squared paper, the averaged copy),
-                    connected components -> where the ink is (not specks, not clutter
-                    against a photo's edge); ``Ink.layer`` lifts a crop as ink bright on
-                    paper ~0 (ink in a shadow at the lit paper's contrast);
-3. ``fit_digit``    contrast stretch, crop to the ink, aspect-preserving fit, centring by
+                    noise floor for sparse hairlines, seen on the blocks' inkiest pixels or, on
+                    squared paper, the averaged copy), connected components -> where the ink is
+                    (not specks); ``Ink.layer`` lifts a crop as ink bright on paper ~0 (ink in a
+                    shadow at the lit paper's contrast);
+3. ``normalize``    one digit's crop: its ink blobs less clutter against a photo's edge;
+4. ``fit_digit``    contrast stretch, crop to the ink, aspect-preserving fit, centring by
                     centre of mass; hairlines widened to an MNIST-like stroke.
 
 An MNIST digit passes through nearly unchanged (it already is white on black and
@@ -54,7 +54,7 @@ LOCAL_KERNEL = 0.15  # ... then paper is seen through strokes narrower than this
 NOISE_Z = 4.5  # sparse ink must stand this many noise deviations above the paper
 MIN_STROKE_WORK = 5  # ... and span this many work pixels (noise clusters are smaller)
 KEEP_FRACTION = 0.04  # components smaller than this share of the largest are noise
-EDGE_CLUTTER = 0.5  # ... and against a photo's edge, one this far (share of the digit's size) from the digit
+EDGE_CLUTTER = 0.5  # a blob at a photo's edge this far from one digit (share of its size) is clutter
 FEW_BLOBS = 8  # up to this many kept components get their boxes one by one (cheaper than stats of all)
 SHADED = 0.85  # paper under a digit darker than this share of the lit paper is in a shadow (ink contrast restored)
 FIT_SIDE = 6  # crops longer than this many box sides are fitted from their block means
@@ -290,8 +290,6 @@ def find_ink(gray: np.ndarray, keep_fraction: float = KEEP_FRACTION) -> Ink | No
         labels, kept = _components(mask, keep_fraction)
     if not kept:  # no ink, or only single-pixel specks
         return None
-    if f > 1.0 and len(kept) > 1:
-        kept = _without_edge_clutter(kept, work.shape)
     kept.sort(key=lambda ir: -ir[1][4])  # largest first (a stable sort: ties keep label order)
     # back to full resolution with a one-work-pixel margin (area resampling blurs edges)
     h, w = gray.shape
@@ -301,28 +299,6 @@ def find_ink(gray: np.ndarray, keep_fraction: float = KEEP_FRACTION) -> Ink | No
         x1, y1 = min(w, math.ceil((x + bw + 1) * f)), min(h, math.ceil((y + bh + 1) * f))
         boxes.append(Box(x0, y0, x1 - x0, y1 - y0))
     return Ink(gray, dark_ink, paper, f, boxes, labels, tuple(i + 1 for i, _ in kept))
-
-
-def _without_edge_clutter(kept: list[tuple[int, list[int]]], shape: tuple[int, int]) -> list[tuple[int, list[int]]]:
-    """Blobs against the edge of a photo and well away from the largest blob clear of the edge:
-    a speck of vignetting or shadow in a corner, a paper edge, a ruling line the border darkens.
-    A digit in a photo stands clear of the edges; left in, these widen its crop to take them in.
-    A piece next to the digit (a 5's bar in a photo cropped to the ink) stays."""
-    wh, ww = shape
-
-    def at_edge(r: list[int]) -> bool:
-        return r[0] == 0 or r[1] == 0 or r[0] + r[2] == ww or r[1] + r[3] == wh
-
-    inside = [r for _, r in kept if not at_edge(r)]
-    if not inside:
-        return kept
-    x, y, w, h, _ = max(inside, key=lambda r: r[4])
-    reach = EDGE_CLUTTER * max(w, h)  # how far from the digit's box its own pieces may lie
-
-    def far(r: list[int]) -> bool:
-        return r[0] > x + w + reach or r[0] + r[2] < x - reach or r[1] > y + h + reach or r[1] + r[3] < y - reach
-
-    return [(i, r) for i, r in kept if not (at_edge(r) and far(r))]
 
 
 def _over_noise(work: np.ndarray, paper: np.ndarray | int, keep_fraction: float):
@@ -633,7 +609,31 @@ def normalize(image: np.ndarray, contract: Contract, *, rgb: bool = False) -> np
     ink = find_ink(to_gray(image, rgb=rgb))
     if ink is None:
         return None
-    return fit_digit(ink.layer(union(ink.boxes)), contract)
+    boxes = _without_edge_clutter(ink.boxes, ink.gray.shape) if ink.scale > 1.0 and len(ink.boxes) > 1 else ink.boxes
+    return fit_digit(ink.layer(union(boxes)), contract)
+
+
+def _without_edge_clutter(boxes: list[Box], shape: tuple[int, int]) -> list[Box]:
+    """A photo's ink blobs (largest first) without those against its edge and well away from the
+    largest blob clear of the edge: a speck of vignetting or shadow in a corner, a paper edge, a
+    ruling line the border darkens. One digit in a photo stands clear of the edges; left in,
+    these widen its crop to take them in. A piece next to the digit (a 5's bar in a photo cropped
+    to the ink) stays. (Not for the number reader: a number framed tightly has digits at the edge.)"""
+    h, w = shape
+
+    def at_edge(b: Box) -> bool:
+        return b.x == 0 or b.y == 0 or b.x + b.w == w or b.y + b.h == h
+
+    digit = next((b for b in boxes if not at_edge(b)), None)
+    if digit is None:
+        return boxes
+    reach = EDGE_CLUTTER * max(digit.w, digit.h)  # how far from the digit's box its own pieces may lie
+
+    def far(b: Box) -> bool:
+        return (b.x > digit.x + digit.w + reach or b.x + b.w < digit.x - reach
+                or b.y > digit.y + digit.h + reach or b.y + b.h < digit.y - reach)
+
+    return [b for b in boxes if not (at_edge(b) and far(b))]
 
 
 def to_model_input(digits: np.ndarray, contract: Contract) -> np.ndarray:
