@@ -77,6 +77,11 @@ class Box:
     def as_list(self) -> list[int]:
         return [self.x, self.y, self.w, self.h]
 
+    def at_edge(self, shape: tuple[int, int]) -> bool:
+        """Does it touch the edge of a picture of ``shape`` (height, width)?"""
+        h, w = shape
+        return self.x <= 0 or self.y <= 0 or self.x + self.w >= w or self.y + self.h >= h
+
 
 def to_gray(image: np.ndarray, *, rgb: bool = False) -> np.ndarray:
     """Any decoded image -> contiguous uint8 gray. Arrays are BGR(A) as OpenCV decodes them
@@ -619,12 +624,7 @@ def _without_edge_clutter(boxes: list[Box], shape: tuple[int, int]) -> list[Box]
     ruling line the border darkens. One digit in a photo stands clear of the edges; left in,
     these widen its crop to take them in. A piece next to the digit (a 5's bar in a photo cropped
     to the ink) stays. (Not for the number reader: a number framed tightly has digits at the edge.)"""
-    h, w = shape
-
-    def at_edge(b: Box) -> bool:
-        return b.x == 0 or b.y == 0 or b.x + b.w == w or b.y + b.h == h
-
-    digit = next((b for b in boxes if not at_edge(b)), None)
+    digit = next((b for b in boxes if not b.at_edge(shape)), None)
     if digit is None:
         return boxes
     reach = EDGE_CLUTTER * max(digit.w, digit.h)  # how far from the digit's box its own pieces may lie
@@ -633,7 +633,7 @@ def _without_edge_clutter(boxes: list[Box], shape: tuple[int, int]) -> list[Box]
         return (b.x > digit.x + digit.w + reach or b.x + b.w < digit.x - reach
                 or b.y > digit.y + digit.h + reach or b.y + b.h < digit.y - reach)
 
-    return [b for b in boxes if not (at_edge(b) and far(b))]
+    return [b for b in boxes if not (b.at_edge(shape) and far(b))]
 
 
 def to_model_input(digits: np.ndarray, contract: Contract) -> np.ndarray:

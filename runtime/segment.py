@@ -216,15 +216,13 @@ def find_digits(ink: Ink) -> list[Slot]:
     segs = merge_pieces([Segment(b, (i,)) for b, i in zip(ink.boxes, ink.ids)], height)
     segs = [s for s in segs if max(s.box.w, s.box.h) >= NOISE_SIDE * height and max(s.box.w, s.box.h) - margins >= MIN_DIGIT_PX]
     segs = merge_fragments(segs, height)
-    h, w = ink.gray.shape
     slots = []
     for s in segs:
         width = s.box.w / max(s.box.h, height)
         if width > MAX_SPLIT * DIGIT_WIDTH:  # wider than any run of touching digits: a page edge, a rule, a shadow
             continue
         b = s.box
-        at_edge = b.x == 0 or b.y == 0 or b.x + b.w >= w or b.y + b.h >= h
-        if at_edge and (b.h < FRAGMENT_HEIGHT * height or width > SURELY_PAIR):
+        if b.at_edge(ink.gray.shape) and (b.h < FRAGMENT_HEIGHT * height or width > SURELY_PAIR):
             continue  # short, or long and low, and cut by the picture's edge: a shadow's edge, the page's
         short = b.h < SHORT_DIGIT * height
         if width <= MAYBE_PAIR:
