@@ -85,6 +85,9 @@ def train(
     augment_copies: int = typer.Option(2, min=0, help="Photo/scan-like renderings made of each training digit."),
     batch_size: int = typer.Option(128, min=1),
     limit: Optional[int] = typer.Option(None, min=10, help="Use only N training images (quick trials)."),
+    teacher: Optional[list[Path]] = typer.Option(None, "--teacher", help="A trained .keras model to distil from "
+                                                 "(repeat for an ensemble): the new model learns the teachers' answers "
+                                                 "as well as the labels."),
 ) -> None:
     """Train the digit model (needs the train extra: pip install 'edge-digit[train]')."""
     try:
@@ -97,7 +100,8 @@ def train(
         fail(EdgeDigitError(f"--width must be one of {', '.join(WIDTHS)}, not {width!r}"), 2)
     check_out(out)
     cfg = TrainConfig(data=data, out=str(out), epochs=epochs, seed=seed, width=width,
-                      augment_copies=augment_copies, batch_size=batch_size, limit=limit)
+                      augment_copies=augment_copies, batch_size=batch_size, limit=limit,
+                      teachers=[str(t) for t in teacher or []])
     try:
         result = run_training(cfg, log=lambda line: typer.echo(line, err=True))
     except EdgeDigitError as exc:

@@ -1,16 +1,17 @@
-"""Classifying a stream of files: decode and preprocess each, infer in batches, yield results
-in input order. A file that cannot be read becomes an error result; the run goes on.
+"""Classifying a stream of files: decode, preprocess and infer them a chunk at a time, and yield
+results in input order. A file that cannot be read becomes an error result; the run goes on.
 
-Two paths, giving identical results (same preprocessing code, same inference batches):
+Two paths, giving identical results (the same code classifies the same chunks):
 
 * sequential, in this process: for a few files, where starting workers would cost more than
   it saves (``edge-digit classify one.png`` stays a single process);
 * parallel, once a run reaches ``PARALLEL_MIN_FILES`` files on a machine with several cores:
-  forked worker processes read, decode and preprocess chunks of paths and send back the
-  28x28 uint8 model inputs (784 bytes an image) and error strings; this process runs the
-  batched inference and yields results in input order. Work in flight is bounded (a window of
-  chunks per worker), so memory stays flat however many files a folder holds: paths are
-  streamed from the folder walk, never listed and loaded up front.
+  forked worker processes, each with its own one-thread onnxruntime session, classify chunks
+  of paths end to end and send back the probabilities (40 bytes an image) and error strings;
+  this process turns them into results, in input order. Every core runs the whole pipeline,
+  so none waits on another stage. Work in flight is bounded (a window of chunks per worker),
+  so memory stays flat however many files a folder holds: paths are streamed from the folder
+  walk, never listed and loaded up front.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from .opencv_threads import one_opencv_thread
 from .preprocess import normalize
 
 PARALLEL_MIN_FILES = 512  # fewer files: one process (forking workers would cost more than it saves)
-CHUNK_FILES = 64  # paths per task sent to a worker: small enough to balance, large enough to amortise
 CHUNKS_PER_WORKER = 4  # tasks in flight per worker: workers never wait, memory stays bounded
 RUN_PIXELS = 1 << 20  # decoded pixels that end a run of files preprocessed together
 
@@ -47,10 +47,6 @@ class FileResult:
         if self.error is not None:
             return {"path": self.path, "error": self.error}
         return {"path": self.path, **self.prediction.to_dict()}
-
-
-# one item of a block: (path, model input or None when no ink, error or None)
-_Item = tuple[str, "np.ndarray | None", "str | None"]
 
 
 def _decode(path: str | os.PathLike) -> tuple[np.ndarray | None, str | None]:
@@ -87,11 +83,22 @@ def _prepare_run(classifier: Classifier, paths: Sequence[str]) -> list[tuple[np.
     return out
 
 
-def _finish(classifier: Classifier, block: Sequence[_Item]) -> Iterator[FileResult]:
-    """One inference for a block of prepared files; results in the block's order."""
-    preds = iter(classifier.predict_prepared([d for _, d, err in block if err is None]))
-    for path, _, err in block:
-        yield FileResult(path, error=err) if err is not None else FileResult(path, next(preds))
+# what classifying a chunk sends back: (probabilities of the files with ink, ink found per file, error per file)
+_Answer = tuple["np.ndarray | None", list[bool], list["str | None"]]
+
+
+def _classify_chunk(classifier: Classifier, paths: Sequence[str]) -> _Answer:
+    """One inference for a chunk of files."""
+    prepared = _prepare_run(classifier, paths)
+    digits = [d for d, _ in prepared if d is not None]
+    probs = classifier.infer(np.stack(digits)) if digits else None
+    return probs, [d is not None for d, _ in prepared], [err for _, err in prepared]
+
+
+def _results(classifier: Classifier, paths: Sequence[str], answer: _Answer) -> Iterator[FileResult]:
+    probs, found, errors = answer
+    for path, pred, err in zip(paths, classifier.predictions(probs, found), errors):
+        yield FileResult(path, error=err) if err is not None else FileResult(path, pred)
 
 
 def default_workers() -> int:
@@ -112,7 +119,8 @@ def classify_files(classifier: Classifier, inputs: Iterable[str | os.PathLike], 
                    workers: int | None = None) -> Iterator[FileResult]:
     """Stream results for every image named by ``inputs`` (files, folders, globs), in input order.
 
-    ``workers``: processes that decode and preprocess; None picks one per core once there are
+    ``batch_size``: files classified together, with one inference. ``workers``: processes that
+    classify chunks of files; None picks one per core once there are
     at least PARALLEL_MIN_FILES files, 0 or 1 keeps everything in this process.
     """
     paths = iter_paths(inputs)
@@ -127,17 +135,14 @@ def classify_files(classifier: Classifier, inputs: Iterable[str | os.PathLike], 
     yield from _classify_sequential(classifier, paths, batch_size)
 
 
+def _chunks(paths: Iterator[str], size: int) -> Iterator[list[str]]:
+    return iter(lambda: list(islice(paths, size)), [])
+
+
 def _classify_sequential(classifier: Classifier, paths: Iterator[str], batch_size: int) -> Iterator[FileResult]:
     with one_opencv_thread():  # as in the workers
-        block: list[_Item] = []
-        for chunk in iter(lambda: list(islice(paths, CHUNK_FILES)), []):
-            for path, (digit, err) in zip(chunk, _prepare_run(classifier, chunk)):
-                block.append((path, digit, err))
-                if len(block) >= batch_size:
-                    yield from _finish(classifier, block)
-                    block = []
-        if block:
-            yield from _finish(classifier, block)
+        for chunk in _chunks(paths, batch_size):
+            yield from _results(classifier, chunk, _classify_chunk(classifier, chunk))
 
 
 # -- the parallel path --------------------------------------------------------------------------
@@ -145,24 +150,14 @@ _worker_classifier: Classifier | None = None
 
 
 def _worker_init(classifier: Classifier) -> None:
-    """In each forked worker. Only ``prepare`` (decoding and preprocessing: OpenCV, numpy) runs
-    here, never the onnxruntime session the classifier inherited from the parent."""
+    """In each forked worker: a session of its own, never the one inherited from the parent."""
     global _worker_classifier
-    _worker_classifier = classifier
+    _worker_classifier = classifier.with_own_session()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it stops the pool
 
 
-def _worker_prepare(paths: list[str]) -> tuple[bytes, list[bool], list[str | None]]:
-    """A chunk of paths -> (model inputs of the files with ink, as one uint8 buffer; ink found
-    per file; error per file). One small message back instead of an object per image."""
-    digits, found, errors = [], [], []
-    for digit, err in _prepare_run(_worker_classifier, paths):
-        errors.append(err)
-        found.append(digit is not None)
-        if digit is not None:
-            digits.append(digit)
-    data = np.stack(digits).tobytes() if digits else b""
-    return data, found, errors
+def _worker_classify(paths: list[str]) -> _Answer:
+    return _classify_chunk(_worker_classifier, paths)
 
 
 def _classify_parallel(classifier: Classifier, paths: Iterator[str], batch_size: int,
@@ -171,8 +166,7 @@ def _classify_parallel(classifier: Classifier, paths: Iterator[str], batch_size:
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    shape = tuple(classifier.contract.input_size)
-    chunks = iter(lambda: list(islice(paths, CHUNK_FILES)), [])
+    chunks = _chunks(paths, batch_size)
     window = max(2, workers * CHUNKS_PER_WORKER)
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                                initializer=_worker_init, initargs=(classifier,))
@@ -182,30 +176,17 @@ def _classify_parallel(classifier: Classifier, paths: Iterator[str], batch_size:
         # the parent runs single-threaded across the fork: children start with no pool and stay
         # serial (the parallelism is the processes). The parent gets its threads back after.
         with one_opencv_thread():
-            in_flight = deque((chunk, pool.submit(_worker_prepare, chunk)) for chunk in islice(chunks, window))
-        block: list[_Item] = []
+            in_flight = deque((chunk, pool.submit(_worker_classify, chunk)) for chunk in islice(chunks, window))
         while in_flight:
             chunk, future = in_flight.popleft()
             try:
-                data, found, errors = future.result()
+                answer = future.result()
             except BrokenProcessPool:  # killed (out of memory?) or crashed in a decoder
                 raise EdgeDigitError(f"a worker process died while reading {chunk[0]} .. {chunk[-1]}; "
                                      "run again with --workers 1 to find the file") from None
             following = next(chunks, None)
-            if following is not None:  # keep the window full before this process turns to inference
-                in_flight.append((following, pool.submit(_worker_prepare, following)))
-            digits = np.frombuffer(data, np.uint8).reshape(-1, *shape)
-            j = 0
-            for path, ink, err in zip(chunk, found, errors):
-                if ink:
-                    block.append((path, digits[j], None))
-                    j += 1
-                else:
-                    block.append((path, None, err))
-                if len(block) >= batch_size:  # the same blocks as the sequential path: identical batches
-                    yield from _finish(classifier, block)
-                    block = []
-        if block:
-            yield from _finish(classifier, block)
+            if following is not None:  # keep the window full before this process turns to output
+                in_flight.append((following, pool.submit(_worker_classify, following)))
+            yield from _results(classifier, chunk, answer)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

@@ -6,6 +6,7 @@ Pipeline per picture: decode -> the shared preprocessing (driven by the model's 
 
 from __future__ import annotations
 
+import copy
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,8 +82,9 @@ class Classifier:
         self.model_path = Path(model) if model is not None else shipped_model()
         source = read_model(self.model_path)
         self.session, self.contract = open_session(source, self.model_path, 1 if threads is None else threads)
+        self._source = source
         # the session for large batches is opened on the first one (a single picture never needs it)
-        self._source = source if threads is None and default_threads() > 1 else None
+        self._grows = threads is None and default_threads() > 1
         self._large_session = None
         self.min_confidence = min_confidence
         self.top_k = max(1, min(top_k, len(self.contract.labels)))
@@ -111,11 +113,19 @@ class Classifier:
         return probs
 
     def _session_for(self, n: int):
-        if n <= SMALL_BATCH or self._source is None:
+        if n <= SMALL_BATCH or not self._grows:
             return self.session
         if self._large_session is None:
             self._large_session = open_session(self._source, self.model_path)[0]
         return self._large_session
+
+    def with_own_session(self) -> "Classifier":
+        """A copy with a new one-thread session, for a forked worker process: a session is not
+        shared across a fork (its threads and locks stay behind in the parent)."""
+        clone = copy.copy(self)
+        clone.session = open_session(self._source, self.model_path, 1)[0]
+        clone._grows, clone._large_session = False, None
+        return clone
 
     def decide(self, probs: np.ndarray) -> list[Prediction]:
         """Probabilities -> predictions, applying the confidence threshold."""
@@ -146,10 +156,10 @@ class Classifier:
 
     def predict_prepared(self, prepared: Sequence[np.ndarray | None]) -> list[Prediction]:
         """Model inputs from ``prepare`` (None for pictures without ink) -> predictions."""
-        found = [i for i, d in enumerate(prepared) if d is not None]
-        results: list[Prediction] = [Prediction(None, 0.0, [], NO_INK)] * len(prepared)
-        if found:
-            batch = np.stack([prepared[i] for i in found])
-            for i, pred in zip(found, self.decide(self.infer(batch))):
-                results[i] = pred
-        return results
+        digits = [d for d in prepared if d is not None]
+        return self.predictions(self.infer(np.stack(digits)) if digits else None, [d is not None for d in prepared])
+
+    def predictions(self, probs: np.ndarray | None, found: Sequence[bool]) -> list[Prediction]:
+        """Probabilities of the pictures with ink, in order -> one prediction per picture."""
+        decided = iter(self.decide(probs) if probs is not None else ())
+        return [next(decided) if ink else Prediction(None, 0.0, [], NO_INK) for ink in found]

@@ -113,7 +113,6 @@ def test_large_runs_go_parallel_by_themselves(classifier, mixed_folder, monkeypa
 
 def test_parallel_path_streams_its_input(classifier, mixed_folder, monkeypatch):
     """Paths are pulled as work goes out, not all listed and loaded first."""
-    monkeypatch.setattr(batch, "CHUNK_FILES", 8)
     files = sorted(mixed_folder.iterdir())
     pulled = []
 
@@ -122,7 +121,7 @@ def test_parallel_path_streams_its_input(classifier, mixed_folder, monkeypatch):
             pulled.append(f)
             yield f
 
-    results = classify_files(classifier, paths(), batch_size=16, workers=2)
+    results = classify_files(classifier, paths(), batch_size=8, workers=2)
     first = next(results)
     assert first.path == str(files[0])
     assert len(pulled) < len(files) // 2  # a bounded window ahead, not the whole input

@@ -63,4 +63,4 @@ def test_small_and_large_batches_give_the_same_answers(mnist_subset):
     together = clf.infer(digits)
     assert (clf._large_session is not None) == (default_threads() > 1)
     np.testing.assert_allclose(together, one_by_one, atol=1e-6)
-    assert Classifier(threads=2)._source is None  # threads given: that one session for every batch
+    assert not Classifier(threads=2)._grows  # threads given: that one session for every batch

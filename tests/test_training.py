@@ -53,3 +53,38 @@ def test_same_seed_same_model(tmp_path):
         assert contract.extra["trained_with"]["seed"] == 7
         weights.append(model.get_weights())
     assert all(np.array_equal(a, b) for a, b in zip(*weights))
+
+
+@pytest.mark.parity
+def test_a_student_learns_from_its_teachers(tmp_path):
+    from edge_digit.runtime.errors import DataError
+    from edge_digit.runtime.preprocess import normalize_batch, to_model_input
+    from edge_digit.train.distill import pack_targets, teacher_targets
+    from edge_digit.train.fit import TrainConfig, load_model, save_model, train
+
+    def quiet(_):
+        return None
+
+    base = dict(data=str(SUBSET), epochs=3, batch_size=32, augment_copies=0, workers=1)
+    teacher = tmp_path / "teacher.keras"
+    train(TrainConfig(out=str(teacher), seed=3, **base), log=quiet)
+    model, contract = load_model(teacher)
+
+    with np.load(SUBSET) as d:
+        x, _ = normalize_batch(d["x_test"][:200], contract)
+    own = model.predict(to_model_input(x, contract), verbose=0)
+    soft = teacher_targets([str(teacher)], contract, [x], log=quiet)[0]
+    np.testing.assert_allclose(soft.sum(axis=1), 1.0, rtol=1e-5)
+    assert np.array_equal(soft.argmax(axis=1), own.argmax(axis=1))  # the teacher's answer, softened
+    assert soft.max(axis=1).mean() < own.max(axis=1).mean()
+    packed = pack_targets(np.arange(200) % 10, soft)
+    assert packed.shape == (200, 20) and np.array_equal(packed[:, :10].argmax(axis=1), np.arange(200) % 10)
+
+    result = train(TrainConfig(out=str(tmp_path / "student.keras"), seed=4, teachers=[str(teacher)], **base), log=quiet)
+    assert result.val_accuracy > 0.8  # it learned digits, not noise
+    assert load_model(result.model_path)[1].extra["trained_with"]["teachers"] == [str(teacher)]
+
+    other = tmp_path / "other.keras"
+    save_model(model, contract.with_(box=18), other)  # a teacher that fits digits into another box
+    with pytest.raises(DataError, match="other preprocessing"):
+        teacher_targets([str(other)], contract, [x], log=quiet)

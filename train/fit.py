@@ -42,6 +42,7 @@ class TrainConfig:
     val_size: int = 5000
     learning_rate: float = 3e-3
     limit: int | None = None  # use only the first N training images (quick runs, tests)
+    teachers: list[str] = field(default_factory=list)  # .keras models to distil from (train/distill.py)
     workers: int = max(1, min(4, os.cpu_count() or 1))
 
 
@@ -112,6 +113,12 @@ def train(cfg: TrainConfig, log: Callable[[str], None] = print) -> TrainResult:
     x_test, _ = normalize_batch(ds.x_test, contract)
     y_train, y_val = ds.y_train[train_idx], ds.y_train[val_idx]
     log(f"preprocessed {sum(map(len, train_sets)) + n_val + len(x_test)} images in {time.perf_counter() - t0:.0f} s")
+    if cfg.teachers:
+        from .distill import distillation_loss, pack_targets, teacher_targets
+
+        targets = [pack_targets(y_train, soft) for soft in teacher_targets(cfg.teachers, contract, train_sets, log)]
+    else:
+        targets = [y_train] * len(train_sets)
 
     import keras  # TensorFlow is imported here and only here
 
@@ -127,17 +134,16 @@ def train(cfg: TrainConfig, log: Callable[[str], None] = print) -> TrainResult:
     schedule = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, steps, alpha=0.01)
     trainer.compile(
         optimizer=keras.optimizers.Adam(schedule),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
+        loss=distillation_loss if cfg.teachers else "sparse_categorical_crossentropy",
     )
     model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     xv = to_model_input(x_val, contract)
     history = []
     for epoch in range(cfg.epochs):
         t = time.perf_counter()
-        parts = [train_sets[0]] + ([train_sets[1 + epoch % (len(train_sets) - 1)]] if len(train_sets) > 1 else [])
-        xe = to_model_input(np.concatenate(parts), contract)
-        ye = np.concatenate([y_train] * len(parts))
+        picked = [0] + ([1 + epoch % (len(train_sets) - 1)] if len(train_sets) > 1 else [])
+        xe = to_model_input(np.concatenate([train_sets[k] for k in picked]), contract)
+        ye = np.concatenate([targets[k] for k in picked])
         fit = trainer.fit(xe, ye, batch_size=cfg.batch_size, epochs=1, shuffle=True, verbose=0)
         _, val_acc = model.evaluate(xv, y_val, batch_size=512, verbose=0)
         entry = EpochLog(epoch + 1, float(fit.history["loss"][-1]), float(val_acc), time.perf_counter() - t)
