@@ -188,7 +188,7 @@ def classify(
     min_confidence: float = typer.Option(0.5, "--min-confidence", min=0.0, max=1.0,
                                          help="Below this top probability the label is null ('unsure')."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or summary on stderr."),
-    workers: Optional[int] = typer.Option(None, "--workers", "-j", min=1, help="Processes that decode and preprocess "
+    workers: Optional[int] = typer.Option(None, "--workers", "-j", min=1, help="Processes that classify files "
                                           "(default: one per core once there are hundreds of files; 1: this process only)."),
 ) -> None:
     """Classify one digit per image. Exit code 0: all classified; 1: some images could not be read."""
@@ -214,6 +214,8 @@ def read(
     min_confidence: float = typer.Option(0.5, "--min-confidence", min=0.0, max=1.0,
                                          help="Below this top probability a digit's label is null and shows as '?'."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or summary on stderr."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-j", min=1, help="Processes that read pictures "
+                                          "(default: one per core once there are 16 or more; 1: this process only)."),
 ) -> None:
     """Read the number written in each image: every digit found, left to right, with its box and
     confidence. Exit code 0: all read; 1: some images could not be read."""
@@ -224,7 +226,7 @@ def read(
         fail(EdgeDigitError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}"), 2)
     clf = _open_classifier(model, min_confidence, 1)
     header, line = read_formatter(fmt)
-    _print_results(read_files(clf, paths, annotate_dir=annotate), header, line, quiet=quiet, verb="read",
+    _print_results(read_files(clf, paths, annotate_dir=annotate, workers=workers), header, line, quiet=quiet, verb="read",
                    empty=lambda res: not res.reading.number)
 
 

@@ -22,9 +22,10 @@ import numpy as np
 from .classifier import NO_INK, Classifier, ImageLike, Prediction, as_gray
 from .decode import read_image
 from .errors import ImageError
-from .files import iter_inputs
+from .files import iter_paths
 from .preprocess import Box, find_ink, fit_digit, to_gray
 from .segment import READ_KEEP_FRACTION, Segment, find_digits
+from .workers import run_chunks
 
 NO_DIGIT = "no digit found"  # ink, but only specks too small to be digits
 UNSURE_MARK = "?"  # stands in the number string for a digit the model is unsure of
@@ -168,21 +169,41 @@ class ReadResult:
         return out
 
 
+READ_CHUNK = 8  # pictures per task sent to a worker: a photo takes milliseconds, so few balance well
+PARALLEL_MIN_FILES = 16  # fewer pictures: one process (forking workers would cost more than it saves)
+
+# one file to read: (path, where to write its annotated copy or None)
+_Job = tuple[str, "str | None"]
+
+
+def _read_one(classifier: Classifier, path: str, target: str | None) -> ReadResult:
+    from .annotate import write_annotated
+
+    try:
+        image = read_image(path, gray=target is None)  # the colours only to draw on
+        reading = read_gray(classifier, to_gray(image))
+        if target is not None:
+            write_annotated(image, reading, Path(target))
+    except ImageError as exc:
+        return ReadResult(path, error=str(exc))
+    return ReadResult(path, reading, annotated=target)
+
+
+def _read_chunk(classifier: Classifier, jobs: list[_Job]) -> list[ReadResult]:
+    return [_read_one(classifier, path, target) for path, target in jobs]
+
+
 def read_files(classifier: Classifier, inputs: Iterable[str | os.PathLike],
-               annotate_dir: str | os.PathLike | None = None) -> Iterator[ReadResult]:
+               annotate_dir: str | os.PathLike | None = None, workers: int | None = None) -> Iterator[ReadResult]:
     """Stream readings for every image named by ``inputs`` (files, folders, globs), in order.
-    A file that cannot be read (or annotated) becomes an error result; the run goes on."""
-    from .annotate import AnnotationNames, write_annotated
+    A file that cannot be read (or annotated) becomes an error result; the run goes on.
+    ``workers`` as in ``classify_files``: None reads in one process per core once there are at
+    least PARALLEL_MIN_FILES pictures."""
+    from .annotate import AnnotationNames
 
     names = AnnotationNames(Path(annotate_dir)) if annotate_dir is not None else None
-    for path in iter_inputs(inputs):
-        try:
-            image = read_image(path, gray=names is None)  # the colours only to draw on
-            reading = read_gray(classifier, to_gray(image))
-            target = None
-            if names is not None:
-                target = str(write_annotated(image, reading, names.claim(path)))
-        except ImageError as exc:
-            yield ReadResult(str(path), error=str(exc))
-            continue
-        yield ReadResult(str(path), reading, annotated=target)
+    # names are claimed here, in input order, so they do not depend on which worker finishes first
+    jobs = ((path, None if names is None else str(names.claim(path))) for path in iter_paths(inputs))
+    for _, results in run_chunks(classifier, jobs, _read_chunk, chunk_size=READ_CHUNK, workers=workers,
+                                 min_items=PARALLEL_MIN_FILES):
+        yield from results

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import edge_digit.runtime.batch as batch
+import edge_digit.runtime.workers as workers
 from conftest import run_cli
 from edge_digit.runtime.batch import classify_files
 
@@ -99,12 +100,12 @@ def test_parallel_gives_the_sequential_results_in_order(classifier, mixed_folder
 
 def test_large_runs_go_parallel_by_themselves(classifier, mixed_folder, monkeypatch):
     calls = []
-    real = batch._classify_parallel
-    monkeypatch.setattr(batch, "_classify_parallel", lambda *a, **k: calls.append(a[3]) or real(*a, **k))
+    real = workers._in_workers
+    monkeypatch.setattr(workers, "_in_workers", lambda *a, **k: calls.append(a[3]) or real(*a, **k))
     monkeypatch.setattr(batch, "PARALLEL_MIN_FILES", 100)
-    monkeypatch.setattr(batch, "default_workers", lambda: 2)
+    monkeypatch.setattr(workers, "default_workers", lambda: 2)
     auto = _rows(classify_files(classifier, [mixed_folder]))
-    assert calls == [2] if batch.parallel_available() else calls == []
+    assert calls == [2] if workers.parallel_available() else calls == []
     assert auto == _rows(classify_files(classifier, [mixed_folder], workers=1))
     calls.clear()
     few = sorted(mixed_folder.glob("00[0-4]?.png"))  # 50 files: below the threshold, one process

@@ -4,6 +4,7 @@ dropped), the reading API, and `edge-digit read`. Pictures are crafted from MNIS
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -283,3 +284,26 @@ def test_read_reports_unreadable_files_and_goes_on(tmp_path, classifier):
     assert res.stdout.splitlines()[0].startswith("path,number")
     res = run_cli("read", str(tmp_path / "ok.png"), "--format", "xml")
     assert res.returncode == 2
+
+
+def test_reading_a_folder_in_workers_gives_the_same_results_and_pictures(tmp_path, mnist_subset, classifier):
+    digits = mnist_subset["x_test"]
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(20):
+        pic, _ = on_paper(list(digits[4 * i : 4 * i + 4]), [20, 20, 20])
+        cv2.imwrite(str(folder / f"{i:02d}.png"), pic)
+    (folder / "07b.png").write_bytes(b"not an image")
+    (folder / "sub").mkdir()
+    cv2.imwrite(str(folder / "sub" / "03.png"), np.full((60, 60), 250, np.uint8))  # shares a stem with 03.png
+
+    runs = {}
+    for n in (1, 2):
+        out = tmp_path / f"annotated-{n}"
+        results = list(read_files(classifier, [folder], annotate_dir=out, workers=n))
+        rows = [{**r.to_dict(), "annotated": Path(r.annotated).name if r.annotated else None} for r in results]
+        runs[n] = rows, {p.name: p.read_bytes() for p in out.iterdir()}
+    assert runs[2] == runs[1]  # same order, readings, errors, names and pictures
+    rows, pictures = runs[1]
+    assert len(rows) == 22 and sum("error" in r for r in rows) == 1
+    assert "03-2.png" in pictures and len(pictures) == 21
