@@ -21,7 +21,6 @@ from .errors import EdgeDigitError
 from .opencv_threads import one_opencv_thread
 
 Item = TypeVar("Item")
-Answer = TypeVar("Answer")
 # work(classifier, chunk) -> answer: a module-level function (it is sent to the workers by name)
 Work = Callable[[Classifier, list], object]
 
