@@ -10,6 +10,7 @@ from typing import Optional
 import typer
 
 from .runtime.errors import EdgeDigitError
+from .runtime.second_look import BELOW as SECOND_LOOK_BELOW
 
 app = typer.Typer(
     add_completion=False,
@@ -110,11 +111,12 @@ def train(
                f"test {100 * result.test_accuracy:.2f}% on {result.test_images} images")
 
 
-def _open_classifier(model: Optional[Path], min_confidence: float, top: int, threads: Optional[int] = None):
+def _open_classifier(model: Optional[Path], min_confidence: float, top: int, second_look: float,
+                     threads: Optional[int] = None):
     from .runtime.classifier import Classifier
 
     try:
-        return Classifier(model, min_confidence=min_confidence, top_k=top, threads=threads)
+        return Classifier(model, min_confidence=min_confidence, top_k=top, second_look=second_look, threads=threads)
     except EdgeDigitError as exc:
         fail(exc)
 
@@ -187,6 +189,9 @@ def classify(
     top: int = typer.Option(3, "--top", "-k", min=1, max=10, help="How many (label, probability) pairs to report."),
     min_confidence: float = typer.Option(0.5, "--min-confidence", min=0.0, max=1.0,
                                          help="Below this top probability the label is null ('unsure')."),
+    second_look: float = typer.Option(SECOND_LOOK_BELOW, "--second-look", min=0.0, max=1.0,
+                                      help="Below this top probability a digit gets a second look: a few slightly turned "
+                                      "and zoomed views, their answers averaged (0: off)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or summary on stderr."),
     workers: Optional[int] = typer.Option(None, "--workers", "-j", min=1, help="Processes that classify files "
                                           "(default: one per core once there are hundreds of files; 1: this process only)."),
@@ -198,7 +203,7 @@ def classify(
     if fmt not in FORMATS:
         fail(EdgeDigitError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}"), 2)
     # one inference thread: fastest for one image, and for a folder the worker processes have the cores (BENCHMARKS.md)
-    clf = _open_classifier(model, min_confidence, top, threads=1)
+    clf = _open_classifier(model, min_confidence, top, second_look, threads=1)
     header, line = formatter(fmt)
     _print_results(classify_files(clf, paths, workers=workers), header, line, quiet=quiet, verb="classified",
                    empty=lambda res: res.prediction.label is None)
@@ -213,6 +218,9 @@ def read(
     model: Optional[Path] = typer.Option(None, "--model", "-m", help="An edge-digit ONNX file (default: the shipped model)."),
     min_confidence: float = typer.Option(0.5, "--min-confidence", min=0.0, max=1.0,
                                          help="Below this top probability a digit's label is null and shows as '?'."),
+    second_look: float = typer.Option(SECOND_LOOK_BELOW, "--second-look", min=0.0, max=1.0,
+                                      help="Below this top probability a digit gets a second look: a few slightly turned "
+                                      "and zoomed views, their answers averaged (0: off)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or summary on stderr."),
     workers: Optional[int] = typer.Option(None, "--workers", "-j", min=1, help="Processes that read pictures "
                                           "(default: one per core once there are 16 or more; 1: this process only)."),
@@ -224,7 +232,7 @@ def read(
 
     if fmt not in FORMATS:
         fail(EdgeDigitError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}"), 2)
-    clf = _open_classifier(model, min_confidence, 1)
+    clf = _open_classifier(model, min_confidence, 1, second_look)
     header, line = read_formatter(fmt)
     _print_results(read_files(clf, paths, annotate_dir=annotate, workers=workers), header, line, quiet=quiet, verb="read",
                    empty=lambda res: not res.reading.number)
@@ -321,6 +329,9 @@ def live(
     model: Optional[Path] = typer.Option(None, "--model", "-m", help="An edge-digit ONNX file (default: the shipped model)."),
     min_confidence: float = typer.Option(0.5, "--min-confidence", min=0.0, max=1.0,
                                          help="Below this top probability a digit's label is null and shows as '?'."),
+    second_look: float = typer.Option(SECOND_LOOK_BELOW, "--second-look", min=0.0, max=1.0,
+                                      help="Below this top probability a digit gets a second look: a few slightly turned "
+                                      "and zoomed views, their answers averaged (0: off)."),
     max_frames: Optional[int] = typer.Option(None, "--max-frames", min=1, help="Stop after this many frames."),
 ) -> None:
     """Read digits live from a camera or a video: boxes, labels, the number, FPS and latency.
@@ -334,7 +345,7 @@ def live(
 
     if (camera is None) == (video is None):
         fail(EdgeDigitError("give exactly one of --camera N or --video FILE"), 2)
-    clf = _open_classifier(model, min_confidence, 1)
+    clf = _open_classifier(model, min_confidence, 1, second_look)
     show = display and display_available()
     saver = window = None
     ok = False

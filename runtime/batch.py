@@ -79,7 +79,7 @@ def _classify_chunk(classifier: Classifier, paths: Sequence[str]) -> _Answer:
     """One inference for a chunk of files."""
     prepared = _prepare_run(classifier, paths)
     digits = [d for d, _ in prepared if d is not None]
-    probs = classifier.infer(np.stack(digits)) if digits else None
+    probs = classifier.probabilities(np.stack(digits)) if digits else None
     return probs, [d is not None for d, _ in prepared], [err for _, err in prepared]
 
 

@@ -14,6 +14,8 @@ from typing import Iterable, Sequence, Union
 
 import numpy as np
 
+from .second_look import BELOW as SECOND_LOOK_BELOW
+from .second_look import averaged, unsure_rows, views_of
 from .decode import as_picture, read_image
 from .errors import ImageError, ModelError
 from .model_file import default_threads, open_session, read_model, shipped_model
@@ -73,12 +75,14 @@ class Classifier:
     """Classify single digits. ``model`` defaults to the model shipped with the package.
 
     ``min_confidence``: a top probability below it gives ``label=None, reason="unsure"``.
+    ``second_look``: a top probability below it sends the digit for a second look (second_look.py:
+    the answers for a few slightly changed views, averaged); 0 turns it off.
     ``threads``: onnxruntime intra-op threads. By default batches of up to SMALL_BATCH images run
     on one thread and larger ones on one thread per core (up to 4).
     """
 
     def __init__(self, model: str | os.PathLike | None = None, *, min_confidence: float = 0.5, top_k: int = 3,
-                 threads: int | None = None, batch_size: int = 256) -> None:
+                 second_look: float = SECOND_LOOK_BELOW, threads: int | None = None, batch_size: int = 256) -> None:
         self.model_path = Path(model) if model is not None else shipped_model()
         source = read_model(self.model_path)
         self.session, self.contract = open_session(source, self.model_path, 1 if threads is None else threads)
@@ -87,6 +91,7 @@ class Classifier:
         self._grows = threads is None and default_threads() > 1
         self._large_session = None
         self.min_confidence = min_confidence
+        self.second_look = second_look
         self.top_k = max(1, min(top_k, len(self.contract.labels)))
         self.batch_size = batch_size
         self._labels = [int(v) for v in self.contract.labels]
@@ -110,6 +115,14 @@ class Classifier:
         probs = np.concatenate(parts) if parts else np.zeros((0, len(self._labels)), np.float32)
         if probs.shape != (len(x), len(self._labels)) or not np.isfinite(probs).all():
             raise ModelError(f"{self.model_path}: the model's output is not finite probabilities of shape [N, {len(self._labels)}]")
+        return probs
+
+    def probabilities(self, digits: np.ndarray) -> np.ndarray:
+        """``infer``, then a second look at the digits read less surely than ``second_look``."""
+        probs = self.infer(digits)
+        rows = unsure_rows(probs, self.second_look)
+        if len(rows):
+            probs[rows] = averaged(probs[rows], self.infer(views_of(digits[rows])))
         return probs
 
     def _session_for(self, n: int):
@@ -148,7 +161,7 @@ class Classifier:
         digit = self.prepare(image)
         if digit is None:
             return Prediction(None, 0.0, [], NO_INK)
-        return self.decide(self.infer(digit[None]))[0]
+        return self.decide(self.probabilities(digit[None]))[0]
 
     def predict_batch(self, images: Sequence[ImageLike] | Iterable[ImageLike]) -> list[Prediction]:
         """Classify many pictures in one batched inference. Errors (ImageError) propagate."""
@@ -157,7 +170,7 @@ class Classifier:
     def predict_prepared(self, prepared: Sequence[np.ndarray | None]) -> list[Prediction]:
         """Model inputs from ``prepare`` (None for pictures without ink) -> predictions."""
         digits = [d for d in prepared if d is not None]
-        return self.predictions(self.infer(np.stack(digits)) if digits else None, [d is not None for d in prepared])
+        return self.predictions(self.probabilities(np.stack(digits)) if digits else None, [d is not None for d in prepared])
 
     def predictions(self, probs: np.ndarray | None, found: Sequence[bool]) -> list[Prediction]:
         """Probabilities of the pictures with ink, in order -> one prediction per picture."""

@@ -27,6 +27,7 @@ from edge_digit.runtime.batch import classify_files
 from edge_digit.runtime.classifier import Classifier
 from edge_digit.runtime.preprocess import normalize
 from edge_digit.runtime.reader import read_files
+from edge_digit.runtime.second_look import BELOW as SECOND_LOOK_BELOW
 
 NUMBER_CONDITIONS = ("numbers-4",)
 NO_DIGIT_CONDITIONS = ("no-digit",)
@@ -173,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--set", type=Path, required=True, help="Folder written by handwriting_set.py.")
     ap.add_argument("--model", type=Path, default=None, help="ONNX model (default: the shipped model).")
     ap.add_argument("--min-confidence", type=float, default=0.5, help="As `edge-digit classify --min-confidence`.")
+    ap.add_argument("--second-look", type=float, default=SECOND_LOOK_BELOW, help="As `edge-digit classify --second-look`.")
     ap.add_argument("--conditions", default=None, help="Comma-separated subset (default: all in the set).")
     ap.add_argument("--json", type=Path, default=None, help="Also write the results as JSON here.")
     ap.add_argument("--no-baseline", action="store_true", help="Skip the tutorials' recipe.")
@@ -182,9 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     print("# reproduce: python tests/bench/bench_realworld.py " + " ".join(shlex.quote(a) for a in argv))
 
-    clf = Classifier(args.model, min_confidence=args.min_confidence)
+    clf = Classifier(args.model, min_confidence=args.min_confidence, second_look=args.second_look)
     digest = hashlib.sha256(clf.model_path.read_bytes()).hexdigest()[:16]
-    print(f"# model: {clf.model_path} (sha256 {digest}), min-confidence {args.min_confidence}")
+    print(f"# model: {clf.model_path} (sha256 {digest}), min-confidence {args.min_confidence}, second look below {args.second_look}")
     set_info = args.set / "set.json"
     if set_info.is_file():
         print(f"# set: {json.loads(set_info.read_text()).get('command')}")
