@@ -29,6 +29,6 @@ def test_full_test_set_through_the_cli(tmp_path):
         assert res.returncode == 0, res.stderr
         rows = {Path(r["path"]).name: r["label"] for r in map(json.loads, res.stdout.splitlines())}
         labels[name] = np.array([rows[f"{i:05d}.png"] for i in range(len(y))])
-    assert np.mean(labels[FP32_MODEL_NAME] == y) >= 0.994
-    assert np.mean(labels[INT8_MODEL_NAME] == y) >= 0.993
+    assert np.mean(labels[FP32_MODEL_NAME] == y) >= 0.996  # the target (99.66 % measured)
+    assert np.mean(labels[INT8_MODEL_NAME] == y) >= 0.995  # within 0.1 points of it
     assert np.mean(labels[FP32_MODEL_NAME] == labels[INT8_MODEL_NAME]) >= 0.995
