@@ -1,7 +1,7 @@
 """A second look at the digits the model is unsure of: the same model input turned a little
 each way and zoomed a little in and out, and the answers averaged with the first.
 
-A handful of digits are read unsurely (about 2 % of MNIST digits below 0.9), and most of the
+A handful of digits are read unsurely (1-2 % of MNIST digits below 0.9), and most of the
 model's mistakes are among them; an average over slightly changed views corrects some of those
 mistakes, the gain of an ensemble for the cost of a few extra inferences on a few pictures.
 The views and the threshold were chosen on the training run's validation digits (BENCHMARKS.md).

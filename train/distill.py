@@ -1,9 +1,9 @@
 """Distillation: a lean student learns from an ensemble of trained teachers.
 
 An average of several models reads MNIST better than any one of them, but costs their sum at
-run time. The student (the network that ships) is trained on the ensemble's softened
-probabilities as well as the true labels, and keeps most of the ensemble's gain at one model's
-cost. Teachers answer once, before training, on the same preprocessed inputs the student sees
+run time. A student is trained on the ensemble's softened probabilities as well as the true
+labels, to keep part of the ensemble's gain at one model's cost (for the shipped network's size
+it did not, on validation digits: BENCHMARKS.md). Teachers answer once, before training, on the same preprocessed inputs the student sees
 (plain digits and every rendering); the training wrapper's small shifts and zooms leave those
 answers valid.
 """
