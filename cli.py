@@ -111,6 +111,13 @@ def train(
                f"test {100 * result.test_accuracy:.2f}% on {result.test_images} images")
 
 
+def _second_look_option():
+    """The same --second-look for classify, read and live."""
+    return typer.Option(SECOND_LOOK_BELOW, "--second-look", min=0.0, max=1.0,
+                        help="Below this top probability a digit gets a second look: a few slightly turned "
+                        "and zoomed views, their answers averaged (0: off).")
+
+
 def _open_classifier(model: Optional[Path], min_confidence: float, top: int, second_look: float,
                      threads: Optional[int] = None):
     from .runtime.classifier import Classifier
@@ -189,9 +196,7 @@ def classify(
     top: int = typer.Option(3, "--top", "-k", min=1, max=10, help="How many (label, probability) pairs to report."),
     min_confidence: float = typer.Option(0.5, "--min-confidence", min=0.0, max=1.0,
                                          help="Below this top probability the label is null ('unsure')."),
-    second_look: float = typer.Option(SECOND_LOOK_BELOW, "--second-look", min=0.0, max=1.0,
-                                      help="Below this top probability a digit gets a second look: a few slightly turned "
-                                      "and zoomed views, their answers averaged (0: off)."),
+    second_look: float = _second_look_option(),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or summary on stderr."),
     workers: Optional[int] = typer.Option(None, "--workers", "-j", min=1, help="Processes that classify files "
                                           "(default: one per core once there are hundreds of files; 1: this process only)."),
@@ -218,9 +223,7 @@ def read(
     model: Optional[Path] = typer.Option(None, "--model", "-m", help="An edge-digit ONNX file (default: the shipped model)."),
     min_confidence: float = typer.Option(0.5, "--min-confidence", min=0.0, max=1.0,
                                          help="Below this top probability a digit's label is null and shows as '?'."),
-    second_look: float = typer.Option(SECOND_LOOK_BELOW, "--second-look", min=0.0, max=1.0,
-                                      help="Below this top probability a digit gets a second look: a few slightly turned "
-                                      "and zoomed views, their answers averaged (0: off)."),
+    second_look: float = _second_look_option(),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or summary on stderr."),
     workers: Optional[int] = typer.Option(None, "--workers", "-j", min=1, help="Processes that read pictures "
                                           "(default: one per core once there are 16 or more; 1: this process only)."),
@@ -329,9 +332,7 @@ def live(
     model: Optional[Path] = typer.Option(None, "--model", "-m", help="An edge-digit ONNX file (default: the shipped model)."),
     min_confidence: float = typer.Option(0.5, "--min-confidence", min=0.0, max=1.0,
                                          help="Below this top probability a digit's label is null and shows as '?'."),
-    second_look: float = typer.Option(SECOND_LOOK_BELOW, "--second-look", min=0.0, max=1.0,
-                                      help="Below this top probability a digit gets a second look: a few slightly turned "
-                                      "and zoomed views, their answers averaged (0: off)."),
+    second_look: float = _second_look_option(),
     max_frames: Optional[int] = typer.Option(None, "--max-frames", min=1, help="Stop after this many frames."),
 ) -> None:
     """Read digits live from a camera or a video: boxes, labels, the number, FPS and latency.
