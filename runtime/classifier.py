@@ -28,6 +28,10 @@ NO_INK = "no ink found"
 # more in hand-offs than it gains (`edge-digit benchmark`: one digit at a time, one thread is
 # about 1.5x as fast as two; at batch 32 two threads are ahead; BENCHMARKS.md)
 SMALL_BATCH = 16
+# A one-thread session runs a batch in parts of this many images: the activations of a dozen
+# digits stay in the core's cache, those of 256 do not (one thread: 36.5-37 us an image at
+# 8-16, 43.5 at 256). Sessions on more threads take whole batches, which they split among them.
+ONE_THREAD_PART = 16
 UNSURE = "unsure"
 
 
@@ -94,6 +98,7 @@ class Classifier:
         self.second_look = second_look
         self.top_k = max(1, min(top_k, len(self.contract.labels)))
         self.batch_size = batch_size
+        self._part = min(batch_size, ONE_THREAD_PART) if threads in (None, 1) else batch_size  # for self.session
         self._labels = [int(v) for v in self.contract.labels]
 
     # -- stages -----------------------------------------------------------------------------
@@ -105,10 +110,10 @@ class Classifier:
         """uint8 [N, H, W] model inputs -> probabilities [N, labels]."""
         x = to_model_input(digits, self.contract)
         name_in, name_out = self.contract.input_name, self.contract.output_name
-        parts = [x[i : i + self.batch_size] for i in range(0, len(x), self.batch_size)]
-        sessions = [self._session_for(len(part)) for part in parts]
+        session = self._session_for(len(x))
+        step = self.batch_size if session is self._large_session else self._part
         try:
-            parts = [session.run([name_out], {name_in: part})[0] for session, part in zip(sessions, parts)]
+            parts = [session.run([name_out], {name_in: x[i : i + step]})[0] for i in range(0, len(x), step)]
         except Exception as exc:  # onnxruntime raises several private exception types
             first = " ".join(str(exc).split())[:200] or type(exc).__name__
             raise ModelError(f"{self.model_path}: inference failed ({first})") from None
@@ -138,6 +143,7 @@ class Classifier:
         clone = copy.copy(self)
         clone.session = open_session(self._source, self.model_path, 1)[0]
         clone._grows, clone._large_session = False, None
+        clone._part = min(self.batch_size, ONE_THREAD_PART)
         return clone
 
     def decide(self, probs: np.ndarray) -> list[Prediction]:

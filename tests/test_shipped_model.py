@@ -64,3 +64,26 @@ def test_small_and_large_batches_give_the_same_answers(mnist_subset):
     assert (clf._large_session is not None) == (default_threads() > 1)
     np.testing.assert_allclose(together, one_by_one, atol=1e-6)
     assert not Classifier(threads=2)._grows  # threads given: that one session for every batch
+
+
+def test_one_thread_sessions_run_large_batches_in_parts(mnist_subset):
+    # a one-thread session (as each worker of a folder run has) runs cache-sized parts; the answers
+    # are those of the whole batch at once
+    from edge_digit.runtime.classifier import ONE_THREAD_PART
+
+    clf = Classifier(threads=1)
+    digits = np.stack([clf.prepare(d) for d in mnist_subset["x_test"][: 3 * ONE_THREAD_PART + 5]])
+    calls = []
+    run = clf.session.run
+
+    class Counting:  # onnxruntime's session does not take new attributes: wrap it
+        def run(self, names, feeds):
+            calls.append(len(next(iter(feeds.values()))))
+            return run(names, feeds)
+
+    clf.session = Counting()
+    parts = clf.infer(digits)
+    assert calls == [ONE_THREAD_PART] * 3 + [5]
+    whole = Classifier(threads=2).infer(digits)  # sessions on more threads split whole batches among them
+    np.testing.assert_allclose(parts, whole, atol=1e-6)
+    assert clf.with_own_session()._part == ONE_THREAD_PART
