@@ -76,7 +76,7 @@ _Answer = tuple["np.ndarray | None", list[bool], list["str | None"]]
 
 
 def _classify_chunk(classifier: Classifier, paths: Sequence[str]) -> _Answer:
-    """One inference for a chunk of files."""
+    """Decode, preprocess and infer a chunk of files; the probabilities come from one call."""
     prepared = _prepare_run(classifier, paths)
     digits = [d for d, _ in prepared if d is not None]
     probs = classifier.probabilities(np.stack(digits)) if digits else None
@@ -93,7 +93,7 @@ def classify_files(classifier: Classifier, inputs: Iterable[str | os.PathLike], 
                    workers: int | None = None) -> Iterator[FileResult]:
     """Stream results for every image named by ``inputs`` (files, folders, globs), in input order.
 
-    ``batch_size``: files classified together, with one inference. ``workers``: processes that
+    ``batch_size``: files classified together (one call for their probabilities). ``workers``: processes that
     classify chunks of files; None picks one per core once there are at least
     PARALLEL_MIN_FILES files, 0 or 1 keeps everything in this process.
     """
