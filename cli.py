@@ -304,7 +304,8 @@ def benchmark(
 ) -> None:
     """Measure speed: per-stage timings, throughput at batch 1/32/256, fp32 vs int8, the Keras
     reference, process start; or, with --folder, end-to-end classify of a folder."""
-    from .runtime.bench import format_table, run_benchmark
+    from .runtime.bench.run import run_benchmark
+    from .runtime.bench.table import format_table
 
     if fmt not in ("table", "json"):
         fail(EdgeDigitError(f"--format must be table or json, not {fmt!r}"), 2)

@@ -151,7 +151,8 @@ def test_a_worker_that_dies_is_an_error_not_a_hang(classifier, mixed_folder, mon
 def test_verdict_prefers_fp32_unless_int8_is_clearly_faster():
     from types import SimpleNamespace
 
-    from edge_digit.runtime.bench import BATCHES, ModelInfo, Throughput, decide_verdict
+    from edge_digit.runtime.bench.inprocess import BATCHES, decide_verdict
+    from edge_digit.runtime.bench.results import ModelInfo, Throughput
 
     def verdict(fp32_speed, int8_speed, int8_accuracy=0.994, second="int8"):
         models = [ModelInfo("a.onnx", "a.onnx", 1, "fp32", 0.994, None), ModelInfo("a-int8.onnx", "a-int8.onnx", 1, second, int8_accuracy, 0.999)]

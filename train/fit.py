@@ -7,7 +7,6 @@ checkpoint picked by its test score. The test set is scored once, at the end.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 import zipfile

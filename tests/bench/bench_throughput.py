@@ -60,7 +60,8 @@ def edge_digit(*args: str, out: Path | None = None) -> str:
 
 
 def show(path: Path) -> None:
-    from edge_digit.runtime.bench import BenchReport, format_table
+    from edge_digit.runtime.bench.results import BenchReport
+    from edge_digit.runtime.bench.table import format_table
 
     print(format_table(BenchReport.from_dict(json.loads(path.read_text()))) + "\n", flush=True)
 
