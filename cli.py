@@ -324,7 +324,7 @@ def benchmark(
 def live(
     camera: Optional[int] = typer.Option(None, "--camera", "-c", min=0, help="Camera index (0 is the first camera)."),
     video: Optional[str] = typer.Option(None, "--video", "-v", help="A video file OpenCV reads, a folder of images, or a glob of images."),
-    display: bool = typer.Option(True, "--display/--no-display", help="Show a window (off automatically without a screen); "
+    display: bool = typer.Option(True, "--display/--no-display", help="Show a window (off automatically without a screen, or where no window opens); "
                                  "without one, print one JSON line per frame."),
     save: Optional[Path] = typer.Option(None, "--save", help="Write the annotated video here (.mp4, .avi, .mkv, .mov)."),
     smooth: Optional[int] = typer.Option(None, "--smooth", min=0, help="Frames a new label must persist before it is shown "
@@ -343,12 +343,15 @@ def live(
 
     from .runtime.lines import LineWriter
     from .runtime.live import open_source, run_live
-    from .runtime.live_output import VideoSaver, Window, display_available, draw_frame
+    from .runtime.live_output import VideoSaver, Window, display_available, draw_frame, window_problem
 
     if (camera is None) == (video is None):
         fail(EdgeDigitError("give exactly one of --camera N or --video FILE"), 2)
     clf = _open_classifier(model, min_confidence, 1, second_look)
     show = display and display_available()
+    if show and (problem := window_problem()):
+        typer.echo(f"no window: {problem}; printing one JSON line per frame instead (--no-display skips the window)", err=True)
+        show = False
     saver = window = None
     ok = False
     try:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -29,10 +31,31 @@ def draw_frame(frame: np.ndarray, result: FrameResult, fps: float) -> np.ndarray
 
 
 def display_available() -> bool:
-    """A window can be opened: a desktop session on Linux, always elsewhere."""
+    """A screen to open a window on: a desktop session on Linux, always elsewhere."""
     if os.name != "posix" or os.uname().sysname == "Darwin":
         return True
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+# Opening a window is tried in a child process first: OpenCV's GUI build (Qt) aborts the whole
+# process when the display it is given cannot be reached (a stale DISPLAY over SSH, a kiosk
+# before its X server is up), and a build without GUI support raises instead of showing.
+_PROBE = f"import cv2; cv2.namedWindow({WINDOW!r}); cv2.destroyAllWindows()"
+PROBE_SECONDS = 15
+
+
+def window_problem() -> str | None:
+    """Why no window can be opened on this screen, or None when one can."""
+    try:
+        probe = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, timeout=PROBE_SECONDS)
+    except subprocess.TimeoutExpired:
+        return f"opening a window took over {PROBE_SECONDS} s"
+    if probe.returncode == 0:
+        return None
+    if b"not implemented" in probe.stderr:
+        return "this OpenCV has no GUI support (opencv-python-headless?)"
+    screen = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or "this screen"
+    return f"cannot open a window on {screen}"
 
 
 class Window:

@@ -47,8 +47,9 @@ def mnist_pngs(tmp_path_factory, mnist_subset) -> tuple[Path, np.ndarray]:
     return folder, mnist_subset["y_test"]
 
 
-def run_cli(*args: str, input: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    """Run the installed `edge-digit` entry point as a user would."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+def run_cli(*args: str, input: str | None = None, cwd: Path | None = None,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run the installed `edge-digit` entry point as a user would (``env``: variables to change)."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
     return subprocess.run([sys.executable, "-m", "edge_digit.cli", *args], capture_output=True, text=True,
                           input=input, cwd=cwd or REPO, env=env, timeout=600)

@@ -40,6 +40,21 @@ def test_cli_reads_the_video_frame_by_frame(video, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["out.avi"]  # no temporary file left behind
 
 
+def test_a_screen_that_takes_no_window_gets_json_lines_and_a_note(video, tmp_path):
+    # DISPLAY names an X display nobody serves (a stale one over SSH): opening a window there
+    # aborts a process with OpenCV's GUI build, and fails in a build without GUI support
+    path, _ = video
+    saved = tmp_path / "out.avi"
+    res = run_cli("live", "--video", str(path), "--max-frames", "3", "--save", str(saved),
+                  env={"DISPLAY": ":987", "WAYLAND_DISPLAY": ""})
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.startswith("no window: ") and res.stderr.count("\n") == 1, res.stderr
+    assert [json.loads(line)["frame"] for line in res.stdout.splitlines()] == [0, 1, 2]
+    cap = cv2.VideoCapture(str(saved))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 3
+    cap.release()
+
+
 def test_library_generator_and_image_sequences(video, tmp_path, classifier):
     path, truth = video
     cap = cv2.VideoCapture(str(path))
