@@ -60,6 +60,20 @@ def check_out(out: Path) -> None:
         fail(EdgeDigitError(f"{out}: cannot write there ({existing} is not a writable folder)"), 2)
 
 
+def check_folder(folder: Path, option: str) -> None:
+    """A folder for output, made now with its parents: a path that cannot be one fails before any work."""
+    import os
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        fail(EdgeDigitError(f"{option} {folder}: is a file, not a folder"), 2)
+    except OSError as exc:
+        fail(EdgeDigitError(f"{option} {folder}: cannot make the folder ({exc.strerror or exc})"), 2)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        fail(EdgeDigitError(f"{option} {folder}: folder is not writable"), 2)
+
+
 def interrupted(detail: str = "") -> None:
     """Ctrl-C: one line on stderr, exit 130. Output already written is whole lines."""
     _state["interrupt_reported"] = True
@@ -235,6 +249,8 @@ def read(
 
     if fmt not in FORMATS:
         fail(EdgeDigitError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}"), 2)
+    if annotate is not None:
+        check_folder(annotate, "--annotate")
     clf = _open_classifier(model, min_confidence, 1, second_look)
     header, line = read_formatter(fmt)
     _print_results(read_files(clf, paths, annotate_dir=annotate, workers=workers), header, line, quiet=quiet, verb="read",

@@ -83,8 +83,13 @@ class VideoSaver:
             raise VideoError(f"{self.target}: unsupported video type (use {', '.join(sorted(FOURCC))})")
         self.fourcc = cv2.VideoWriter_fourcc(*FOURCC[suffix])
         self.fps = fps if fps and fps > 0 else 15.0
-        self.target.parent.mkdir(parents=True, exist_ok=True)
-        fd, self.tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=suffix, dir=self.target.parent)
+        try:
+            self.target.parent.mkdir(parents=True, exist_ok=True)
+            fd, self.tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=suffix, dir=self.target.parent)
+        except FileExistsError as exc:  # a file where a folder on the way should be
+            raise VideoError(f"{self.target}: cannot write there ({exc.filename} is a file, not a folder)") from None
+        except OSError as exc:
+            raise VideoError(f"{self.target}: cannot write there ({exc.strerror or exc})") from None
         os.close(fd)
         self.writer: cv2.VideoWriter | None = None
 

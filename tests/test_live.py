@@ -93,7 +93,7 @@ def test_smoother_needs_a_stable_new_label():
     assert s.update([]) == []
 
 
-def test_bad_sources_end_with_one_line(tmp_path):
+def test_bad_sources_end_with_one_line(tmp_path, video):
     broken = tmp_path / "broken.avi"
     broken.write_bytes(b"RIFF\x00\x00\x00\x00AVI garbage" * 10)
     res = run_cli("live", "--video", str(broken), "--no-display")
@@ -103,6 +103,10 @@ def test_bad_sources_end_with_one_line(tmp_path):
     assert res.returncode == 1 and "camera 57" in res.stderr and "Traceback" not in res.stderr
     res = run_cli("live", "--no-display")
     assert res.returncode == 2
+    (tmp_path / "a-file").write_text("")
+    res = run_cli("live", "--video", str(video[0]), "--no-display", "--save", str(tmp_path / "a-file" / "out.avi"))
+    assert res.returncode == 1 and res.stderr.strip().count("\n") == 0 and "Traceback" not in res.stderr
+    assert "a-file is a file, not a folder" in res.stderr
     with pytest.raises(VideoError, match="no such video"):
         open_source(video=str(tmp_path / "missing.mp4"))
 

@@ -284,6 +284,9 @@ def test_read_reports_unreadable_files_and_goes_on(tmp_path, classifier):
     assert res.stdout.splitlines()[0].startswith("path,number")
     res = run_cli("read", str(tmp_path / "ok.png"), "--format", "xml")
     assert res.returncode == 2
+    # an --annotate folder that cannot be one fails before anything is read, not once per picture
+    res = run_cli("read", str(tmp_path / "ok.png"), "--annotate", str(tmp_path / "ok.png"))
+    assert res.returncode == 2 and res.stdout == "" and "is a file, not a folder" in res.stderr
 
 
 def test_reading_a_folder_in_workers_gives_the_same_results_and_pictures(tmp_path, mnist_subset, classifier):
