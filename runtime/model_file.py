@@ -74,6 +74,8 @@ def read_model(p: Path) -> bytes | str:
         data = p.read_bytes()
     except OSError as exc:
         raise ModelError(f"{p}: cannot read ({exc.strerror})") from None
+    if data.startswith(b"PK\x03\x04"):  # a zip: what Keras saves a .keras model as
+        raise ModelError(f"{p}: a zip file (a .keras model?), not an ONNX model; 'edge-digit export' makes one from a .keras file")
     try:
         refs = external_refs(data)
     except NotOnnx as exc:

@@ -87,6 +87,7 @@ def models(tmp_path_factory) -> dict[str, Path]:
     out["text"] = d / "text.onnx"
     (d / "empty.onnx").write_bytes(b"")
     out["empty"] = d / "empty.onnx"
+    out["keras"] = REPO / "train" / "shipped" / "digits.keras"  # the usual mix-up: the model before export
     good = out["good"].read_bytes()
     (d / "truncated.onnx").write_bytes(good[: len(good) // 2])
     out["truncated"] = d / "truncated.onnx"
@@ -117,6 +118,7 @@ def models(tmp_path_factory) -> dict[str, Path]:
 REFUSED = {
     "text": "not an ONNX model",
     "empty": "empty file, not an ONNX model",
+    "keras": "a zip file (a .keras model?), not an ONNX model; 'edge-digit export' makes one from a .keras file",
     "truncated": "ONNX model",
     "folder": "is a directory, not a model file",
     "missing": "no such model file",
