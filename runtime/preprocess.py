@@ -93,7 +93,8 @@ def to_gray(image: np.ndarray, *, rgb: bool = False) -> np.ndarray:
         a = a.astype(np.uint8) * 255
     elif a.dtype != np.uint8:
         a = a.astype(np.float32)
-        if a.size and float(np.nanmax(a)) <= 1.0:
+        # pixels in 0..1 are scaled up; NaN and infinities are not pixels (np.nanmax would warn on an all-NaN picture)
+        if float(np.max(a, where=np.isfinite(a), initial=-np.inf)) <= 1.0:
             a = a * 255.0
         a = np.clip(np.nan_to_num(a), 0, 255).astype(np.uint8)
     if a.ndim == 3 and a.shape[2] == 1:

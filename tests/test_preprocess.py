@@ -1,5 +1,7 @@
 """Each preprocessing step on crafted pictures: inverted, off-centre, thick, noisy, blank, odd dtypes."""
 
+import warnings
+
 import cv2
 import numpy as np
 import pytest
@@ -95,6 +97,12 @@ def test_to_gray_handles_dtypes_and_channels(digits):
     assert np.array_equal(to_gray(d), d)
     assert np.array_equal(to_gray(d.astype(np.uint16) * 257), d)
     assert np.abs(to_gray(d.astype(np.float32) / 255).astype(int) - d).max() <= 1
+    # NaN is no pixel (and an all-NaN picture raises no numpy warning); an infinity does not
+    # stop 0..1 pixels from being scaled up
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not to_gray(np.full((28, 28), np.nan)).any()
+    assert to_gray(np.array([[0.5, np.inf], [np.nan, 0.0]])).tolist() == [[127, 255], [0, 0]]
     bgr = cv2.cvtColor(d, cv2.COLOR_GRAY2BGR)
     assert np.array_equal(to_gray(bgr), d)
     # black strokes on a transparent background: composited onto white paper
