@@ -74,6 +74,13 @@ def check_folder(folder: Path, option: str) -> None:
         fail(EdgeDigitError(f"{option} {folder}: folder is not writable"), 2)
 
 
+def check_stdin(paths: list[str]) -> None:
+    """'-' is a picture on standard input. Worker processes read theirs from /dev/null, so it
+    comes alone (one picture is read in this process)."""
+    if "-" in paths and len(paths) > 1:
+        fail(EdgeDigitError("'-' (a picture on standard input) must be the only input"), 2)
+
+
 def interrupted(detail: str = "") -> None:
     """Ctrl-C: one line on stderr, exit 130. Output already written is whole lines."""
     _state["interrupt_reported"] = True
@@ -204,7 +211,8 @@ def _print_results(results, header: str | None, line, *, quiet: bool, verb: str,
 
 @app.command()
 def classify(
-    paths: list[str] = typer.Argument(..., help="Image files, folders (searched recursively) or glob patterns."),
+    paths: list[str] = typer.Argument(..., help="Image files, folders (searched recursively) or glob patterns; "
+                                      "- alone: one picture on standard input."),
     fmt: str = typer.Option("table", "--format", "-f", help="Output: table (people), jsonl or csv (machines)."),
     model: Optional[Path] = typer.Option(None, "--model", "-m", help="An edge-digit ONNX file (default: the shipped model)."),
     top: int = typer.Option(3, "--top", "-k", min=1, max=10, help="How many (label, probability) pairs to report."),
@@ -221,6 +229,7 @@ def classify(
 
     if fmt not in FORMATS:
         fail(EdgeDigitError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}"), 2)
+    check_stdin(paths)
     # one inference thread: fastest for one image, and for a folder the worker processes have the cores (BENCHMARKS.md)
     clf = _open_classifier(model, min_confidence, top, second_look, threads=1)
     header, line = formatter(fmt)
@@ -230,7 +239,8 @@ def classify(
 
 @app.command()
 def read(
-    paths: list[str] = typer.Argument(..., help="Image files, folders (searched recursively) or glob patterns."),
+    paths: list[str] = typer.Argument(..., help="Image files, folders (searched recursively) or glob patterns; "
+                                      "- alone: one picture on standard input."),
     fmt: str = typer.Option("table", "--format", "-f", help="Output: table (people), jsonl or csv (machines)."),
     annotate: Optional[Path] = typer.Option(None, "--annotate", "-a", help="Write a copy of each image with boxes and "
                                             "labels drawn into this folder (as <name>.png)."),
@@ -249,6 +259,7 @@ def read(
 
     if fmt not in FORMATS:
         fail(EdgeDigitError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}"), 2)
+    check_stdin(paths)
     if annotate is not None:
         check_folder(annotate, "--annotate")
     clf = _open_classifier(model, min_confidence, 1, second_look)

@@ -9,6 +9,7 @@ import io
 import os
 import stat
 import struct
+import sys
 import warnings
 
 import cv2
@@ -19,6 +20,7 @@ from .files import IMAGE_SUFFIXES, as_named
 
 MAX_PIXELS = 50_000_000  # refuse decompression bombs before decoding (a 30000x30000 PNG is 900 MP)
 MAX_FILE_BYTES = 256 * 1024 * 1024
+STDIN = "-"  # the path of a picture piped in on standard input (`camera-still -o - | edge-digit classify -`)
 # Pillow may only open these: it knows dozens of formats, some with little-tested decoders
 # (and TGA has no magic number, so random bytes could "be" one); OpenCV's list is no wider.
 PILLOW_FORMATS = ("PNG", "JPEG", "MPO", "GIF", "BMP", "TIFF", "WEBP", "PPM", "JPEG2000")  # as far as this Pillow has them
@@ -163,6 +165,8 @@ def as_picture(image: np.ndarray, name: str = "<array>") -> np.ndarray:
 
 def read_bytes(path: str | os.PathLike) -> bytes:
     name = as_named(path)  # the file as pathlib spells it, as messages have always named it
+    if name == STDIN:
+        return _read_stdin()
     try:
         st = os.stat(name)
         if stat.S_ISDIR(st.st_mode):
@@ -193,8 +197,19 @@ def read_bytes(path: str | os.PathLike) -> bytes:
         raise ImageError(f"{name}: cannot read ({exc.strerror or exc})") from None
 
 
+def _read_stdin() -> bytes:
+    if sys.stdin is None:
+        raise ImageError(f"{STDIN}: this process has no standard input")
+    data = _read_to_end(sys.stdin.buffer, MAX_FILE_BYTES + 1)
+    if not data:
+        raise ImageError(f"{STDIN}: nothing on standard input")
+    if len(data) > MAX_FILE_BYTES:
+        raise ImageError(f"{STDIN}: more than the {MAX_FILE_BYTES}-byte limit on standard input")
+    return data
+
+
 def _read_to_end(f, limit: int) -> bytes:
-    """At most ``limit`` more bytes from an unbuffered file, to its end (one read may return fewer)."""
+    """At most ``limit`` more bytes from a binary file, to its end (one read may return fewer)."""
     parts = []
     while limit > 0 and (part := f.read(limit)):
         parts.append(part)

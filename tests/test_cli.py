@@ -95,3 +95,23 @@ def test_train_refuses_an_unknown_width():
     res = run_cli("train", "--width", "huge", "--data", "nothing.npz")
     assert res.returncode == 2
     assert "--width must be one of small, base, wide, wider" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_a_picture_on_standard_input():
+    import subprocess
+    import sys
+
+    def run(*args: str, data: bytes) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "edge_digit.cli", *args], input=data, capture_output=True,
+                              cwd=REPO, timeout=120)
+
+    photo = (REPO / "samples/photos/photo-7.jpg").read_bytes()
+    res = run("classify", "-", "--format", "jsonl", data=photo)
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["path"] == "-" and json.loads(res.stdout)["label"] == 7
+    res = run("read", "-", "--format", "jsonl", data=photo)
+    assert res.returncode == 0 and json.loads(res.stdout)["number"] == "7", res.stderr
+    res = run("classify", "-", "--format", "jsonl", data=b"")
+    assert res.returncode == 1 and json.loads(res.stdout)["error"] == "-: nothing on standard input"
+    res = run("classify", "-", "samples/mnist", data=photo)
+    assert res.returncode == 2 and b"must be the only input" in res.stderr
