@@ -12,14 +12,22 @@ from .runtime import (
     Contract,
     ContractError,
     DataError,
+    DigitReading,
     EdgeDigitError,
     ExportError,
+    FileResult,
     ImageError,
     ModelError,
     Prediction,
+    Reading,
+    ReadResult,
     VideoError,
+    classify_files,
+    read_files,
+    read_number,
 )
 
 __version__ = "0.1.0"
-__all__ = ["Classifier", "Prediction", "Contract", "EdgeDigitError", "ImageError", "ModelError", "ContractError",
+__all__ = ["Classifier", "Prediction", "classify_files", "FileResult", "read_number", "read_files", "Reading",
+           "DigitReading", "ReadResult", "Contract", "EdgeDigitError", "ImageError", "ModelError", "ContractError",
            "DataError", "ExportError", "VideoError", "__version__"]
