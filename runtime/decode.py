@@ -23,7 +23,7 @@ MAX_FILE_BYTES = 256 * 1024 * 1024
 STDIN = "-"  # the path of a picture piped in on standard input (`camera-still -o - | edge-digit classify -`)
 # Pillow may only open these: it knows dozens of formats, some with little-tested decoders
 # (and TGA has no magic number, so random bytes could "be" one); OpenCV's list is no wider.
-PILLOW_FORMATS = ("PNG", "JPEG", "MPO", "GIF", "BMP", "TIFF", "WEBP", "PPM", "JPEG2000")  # as far as this Pillow has them
+PILLOW_FORMATS = ("PNG", "JPEG", "MPO", "GIF", "BMP", "TIFF", "WEBP", "PPM", "JPEG2000", "AVIF")  # as far as this Pillow has them
 
 
 def _one_line(exc: BaseException) -> str:
@@ -35,8 +35,20 @@ _SIGNATURES = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG", b"GIF87a": 
                b"II*\x00": "TIFF", b"MM\x00*": "TIFF"}
 
 
+# HEIF files (an ISO media "ftyp" box first) by brand: AVIF pictures decode here, HEIC ones (an
+# iPhone's photos) have no decoder in OpenCV or Pillow
+_AVIF_BRANDS = (b"avif", b"avis")
+_HEIC_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
+
+
 def _signature(data: bytes) -> str | None:
-    """The format a file's first bytes announce (PNG, JPEG, GIF, BMP, TIFF), or None."""
+    """The format a file's first bytes announce (PNG, JPEG, GIF, BMP, TIFF, AVIF, HEIC), or None."""
+    if data[4:8] == b"ftyp":  # box size, "ftyp", major brand, minor version, compatible brands
+        end = min(int.from_bytes(data[:4], "big"), len(data), 256)
+        major, compatible = data[8:12], [data[i : i + 4] for i in range(16, end - 3, 4)]
+        if major in _AVIF_BRANDS or any(b in _AVIF_BRANDS for b in compatible):
+            return "AVIF"
+        return "HEIC" if major in _HEIC_BRANDS else None
     return next((kind for magic, kind in _SIGNATURES.items() if data.startswith(magic)), None)
 
 
@@ -238,12 +250,14 @@ def decode_image(data: bytes, name: str = "<bytes>", *, gray: bool = False) -> n
     sideways and says so there; the digits in it would be read lying on their side), and with
     ``gray`` only its brightness is decoded: libjpeg then skips the colour planes, a third less
     time on a 640x480 photo for the same gray pixels as decoding colour and converting."""
+    kind = _signature(data)
+    if kind == "HEIC":
+        raise ImageError(f"{name}: HEIC picture (an iPhone's photo format), which no decoder here reads; save it as JPEG or PNG")
     w, h = image_size(data, name)
     if w * h > MAX_PIXELS:
         raise ImageError(f"{name}: {w}x{h} pixels is over the {MAX_PIXELS:,}-pixel limit (refused before decoding)")
     if w == 0 or h == 0:
         raise ImageError(f"{name}: image has no pixels ({w}x{h})")
-    kind = _signature(data)
     if kind == "PNG" and (damage := _png_damage(data)):
         raise ImageError(f"{name}: {damage}")
     try:

@@ -7,7 +7,9 @@ import os
 from pathlib import Path
 from typing import Iterable, Iterator
 
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".pgm", ".ppm", ".pbm", ".jp2"})
+# .heic/.heif too, though no decoder here reads them: a folder of iPhone photos is reported, not skipped
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".pgm", ".ppm", ".pbm",
+                            ".jp2", ".avif", ".heic", ".heif"})
 _GLOB_CHARS = set("*?[")
 _POSIX = os.name != "nt"  # pathlib's own test for its flavour
 

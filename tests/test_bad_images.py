@@ -232,6 +232,23 @@ def test_jpeg_is_turned_upright_by_its_exif_orientation(mnist_subset, classifier
     assert classifier.predict(path).label == label
 
 
+def test_avif_is_read_and_heic_is_named(mnist_subset, classifier, tmp_path):
+    # AVIF (phones and browsers save it) decodes; HEIC, an iPhone's photos, has no decoder here
+    # and says so, and a folder walk reports both kinds rather than skipping them
+    Image.init()
+    if "AVIF" not in Image.OPEN:
+        pytest.skip("this Pillow reads no AVIF")
+    digit, label = mnist_subset["x_test"][0], int(mnist_subset["y_test"][0])
+    Image.fromarray(cv2.resize(255 - digit, (112, 112))).save(tmp_path / "digit.avif", quality=90)
+    (tmp_path / "photo.heic").write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(500))
+    assert classifier.predict(tmp_path / "digit.avif").label == label
+    with pytest.raises(ImageError, match=r"photo.heic: HEIC picture .* save it as JPEG or PNG"):
+        read_image(tmp_path / "photo.heic")
+    res = run_cli("classify", str(tmp_path), "--format", "jsonl")
+    rows = {Path(r["path"]).name: r for r in map(json.loads, res.stdout.splitlines())}
+    assert rows["digit.avif"]["label"] == label and "HEIC picture" in rows["photo.heic"]["error"]
+
+
 def test_bombs_are_refused_without_decoding(corpus, monkeypatch):
     def no_decoding(*args):
         raise AssertionError("a decoder ran")

@@ -16,9 +16,9 @@ import numpy as np
 
 from ..runtime.decode import read_image
 from ..runtime.errors import DataError, ImageError
+from ..runtime.files import IMAGE_SUFFIXES
 from ..runtime.preprocess import to_gray
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".pgm", ".ppm"}
 KERAS_CACHE = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets" / "mnist.npz"
 
 
