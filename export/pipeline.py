@@ -27,6 +27,9 @@ def export_from_cli(keras_model: str | os.PathLike, out: str | os.PathLike, *, i
                     samples: int, log: Callable[[str], None] = print, seed: int = 0) -> ExportResult:
     """Parity is checked on test images; int8 is calibrated on training images, half of them
     rendered photo-like (the activations the runtime will see), all through the shared preprocessing."""
+    from ..train.tensorflow_import import import_tensorflow
+
+    import_tensorflow()
     contract = read_contract(keras_model)
     source = data if data is not None else contract.extra.get("trained_with", {}).get("data")
     if source is None:

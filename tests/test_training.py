@@ -88,3 +88,21 @@ def test_a_student_learns_from_its_teachers(tmp_path):
     save_model(model, contract.with_(box=18), other)  # a teacher that fits digits into another box
     with pytest.raises(DataError, match="other preprocessing"):
         teacher_targets([str(other)], contract, [x], log=quiet)
+
+
+@pytest.mark.parity
+def test_train_and_export_commands_print_their_own_lines_only(tmp_path):
+    # TensorFlow's C++ start-up notes (oneDNN, no CUDA driver, absl) are kept off the terminal,
+    # with TF_CPP_MIN_LOG_LEVEL not set by the user (the tests' runner sets it)
+    from conftest import run_cli
+
+    model = tmp_path / "m.keras"
+    res = run_cli("train", "--data", str(SUBSET), "--limit", "200", "--epochs", "1", "--augment-copies", "0",
+                  "--out", str(model), env={"TF_CPP_MIN_LOG_LEVEL": ""})
+    assert res.returncode == 0, res.stderr
+    ours = ("data: ", "preprocessed ", "epoch 1/1 ", "test accuracy ", "wrote ")
+    assert [line for line in res.stderr.splitlines() if not line.startswith(ours)] == []
+    res = run_cli("export", str(model), "--out", str(tmp_path / "m.onnx"), "--samples", "20", env={"TF_CPP_MIN_LOG_LEVEL": ""})
+    assert res.returncode == 0, res.stderr
+    ours = ("check/calibration data: ", "fp32 vs Keras ", "wrote ")
+    assert [line for line in res.stderr.splitlines() + res.stdout.splitlines() if not line.startswith(ours)] == []

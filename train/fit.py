@@ -119,7 +119,10 @@ def train(cfg: TrainConfig, log: Callable[[str], None] = print) -> TrainResult:
     else:
         targets = [y_train] * len(train_sets)
 
-    import keras  # TensorFlow is imported here and only here
+    from .tensorflow_import import import_tensorflow
+
+    import_tensorflow()  # TensorFlow is imported here and only here
+    import keras
 
     from ..runtime.preprocess import to_model_input
     from .model import build_model, with_augmentation
