@@ -252,8 +252,9 @@ def read(
     workers: Optional[int] = typer.Option(None, "--workers", "-j", min=1, help="Processes that read pictures "
                                           "(default: one per core once there are 16 or more; 1: this process only)."),
 ) -> None:
-    """Read the number written in each image: every digit found, left to right, with its box and
-    confidence. Exit code 0: all read; 1: some images could not be read."""
+    """Read the number written in each image: every digit found, left to right (lines top to
+    bottom, a space between them), with its box and confidence. Exit code 0: all read; 1: some
+    images could not be read."""
     from .runtime.reader import read_files
     from .runtime.report import FORMATS, read_formatter
 

@@ -1,4 +1,4 @@
-"""Reading written numbers: every digit of a picture found, classified in one batch, left to right.
+"""Reading written numbers: every digit of a picture found, classified in one batch, read line by line.
 
     from edge_digit import Classifier
     from edge_digit.runtime.reader import read_number
@@ -29,6 +29,7 @@ from .workers import run_chunks
 
 NO_DIGIT = "no digit found"  # ink, but only specks too small to be digits
 UNSURE_MARK = "?"  # stands in the number string for a digit the model is unsure of
+LINE_BREAK = " "  # between the lines of writing in the number string (one line per picture in a table)
 # cutting a wide blob into touching digits (see choose_cut)
 # (calibrated on MNIST *training* digits: wide single digits against touching pairs)
 CUT_PARTS_SURE = 0.98  # every part must read at least this surely
@@ -57,8 +58,10 @@ class DigitReading:
 
 @dataclass(frozen=True)
 class Reading:
-    """A number read from a picture. ``number`` holds one character per digit, left to right,
-    with ``?`` for unsure digits; it is "" when no digit was found, and ``reason`` says why."""
+    """A number read from a picture. ``number`` holds one character per digit in reading order
+    (lines top to bottom, each left to right, a space between lines), with ``?`` for unsure
+    digits; it is "" when no digit was found, and ``reason`` says why. ``digits`` are in the
+    same order."""
 
     number: str
     digits: list[DigitReading] = field(default_factory=list)
@@ -126,6 +129,7 @@ def read_gray(classifier: Classifier, gray: np.ndarray) -> Reading:
         else:
             readings.append([whole] if has_whole else [])
     chosen: list[int] = []
+    lines: list[int] = []  # the line of writing of each chosen digit
     i = 0
     while i < len(slots):  # a digit broken in two (see choose_join)
         j = joins[i]
@@ -133,14 +137,17 @@ def read_gray(classifier: Classifier, gray: np.ndarray) -> Reading:
                 and choose_join(conf[j], (conf[readings[i][0]], conf[readings[i + 1][0]]),
                                 short=slots[i].short or slots[i + 1].short)):
             chosen.append(j)
+            lines.append(slots[i].line)
             i += 2
             continue
         chosen.extend(readings[i])
+        lines.extend([slots[i].line] * len(readings[i]))
         i += 1
     if not chosen:
         return Reading("", [], NO_DIGIT)
     digits = [DigitReading(preds[i].label, preds[i].confidence, segments[i].box, preds[i].reason) for i in chosen]
-    number = "".join(UNSURE_MARK if d.label is None else str(d.label) for d in digits)
+    chars = [UNSURE_MARK if d.label is None else str(d.label) for d in digits]
+    number = LINE_BREAK.join("".join(c for c, n in zip(chars, lines) if n == line) for line in dict.fromkeys(lines))
     unsure = sum(d.label is None for d in digits)
     return Reading(number, digits, f"{unsure} unsure digit{'s' if unsure > 1 else ''}" if unsure else None)
 

@@ -1,4 +1,4 @@
-"""Finding the digits of a written number: ink components -> one segment per digit, left to right.
+"""Finding the digits of a written number: ink components -> one segment per digit, in reading order.
 
 ``find_ink`` gives the connected ink blobs of a picture. A digit is not always one blob (the
 bar of a 5 or 7 drawn apart, a 4 in two strokes, a broken pen line) and one blob is not always
@@ -14,7 +14,9 @@ the height of the writing, so they hold at any resolution:
 4. two close neighbours that together are no wider than a digit may be one digit broken in
    two: offered to the reader, which joins them when the join reads surely and a piece not,
    or when one of them is too short to be a digit of its own (the digits of a number share
-   the writing height; a broken-off tail or stroke is shorter, yet can read surely as a 1).
+   the writing height; a broken-off tail or stroke is shorter, yet can read surely as a 1);
+5. digits are read line by line, top to bottom: a digit belongs to a line when its middle lies
+   within the rows the line spans so far (so a slanted line chains from digit to digit).
 """
 
 from __future__ import annotations
@@ -200,10 +202,27 @@ class Slot:
     must_cut: bool = False
     join_next: Segment | None = None  # this slot and the next as one digit (a digit broken in two), if they could be
     short: bool = False  # much shorter than the writing (SHORT_DIGIT): a piece of a digit rather than one
+    line: int = 0  # the line of writing it stands in, counted from the top
+
+
+def _lines(slots: list[Slot]) -> list[Slot]:
+    """The slots in reading order, each with its line: lines top to bottom, left to right in each."""
+    lines: list[list[Slot]] = []
+    top = bottom = 0
+    for s in sorted(slots, key=lambda s: s.whole.box.y + s.whole.box.h / 2):
+        b = s.whole.box
+        if lines and top <= b.y + b.h / 2 <= bottom:
+            lines[-1].append(s)
+            top, bottom = min(top, b.y), max(bottom, b.y + b.h)
+        else:
+            lines.append([s])
+            top, bottom = b.y, b.y + b.h
+    return [replace(s, line=n) for n, line in enumerate(lines)
+            for s in sorted(line, key=lambda s: s.whole.box.x + s.whole.box.w / 2)]
 
 
 def find_digits(ink: Ink) -> list[Slot]:
-    """The digits of a picture as slots, left to right (empty when only noise is left)."""
+    """The digits of a picture as slots in reading order (empty when only noise is left)."""
     if not ink.boxes:
         return []
     if ink.labels is not None:
@@ -233,8 +252,10 @@ def find_digits(ink: Ink) -> list[Slot]:
         # fragment went through one wide digit (a 5's long bar, a 2's long foot), not between two
         cuts = tuple(c for c in cuts if min(p.box.h for p in c) >= FRAGMENT_HEIGHT * height)
         slots.append(Slot(s, cuts, width, must_cut=width > SURELY_PAIR and bool(cuts), short=short))
-    slots.sort(key=lambda s: s.whole.box.x + s.whole.box.w / 2)
-    for i in range(len(slots) - 1):  # neighbours close enough to be one digit broken in two
+    slots = _lines(slots)
+    for i in range(len(slots) - 1):  # neighbours in a line close enough to be one digit broken in two
+        if slots[i].line != slots[i + 1].line:
+            continue
         a, b = slots[i].whole, slots[i + 1].whole
         box = union([a.box, b.box])
         if _gap(a.box, b.box) <= JOIN_GAP * height and box.w <= JOIN_WIDTH * height and box.h <= MERGE_MAX_HEIGHT * height:

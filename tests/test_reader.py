@@ -239,6 +239,23 @@ def test_spaced_four_digit_numbers(confident, classifier):
     assert right >= 29
 
 
+def test_lines_are_read_top_to_bottom_each_left_to_right(confident, classifier):
+    # two lines of writing, each slanting down to the right by a fifth of the writing height
+    # per digit: read line by line (not interleaved by x), a space between the lines
+    rng = np.random.default_rng(3)
+    lines = [rng.integers(0, 10, 6), rng.integers(0, 10, 5)]
+    size = 60
+    page = np.full((420, 620), 225, np.uint8)
+    for row, labels in enumerate(lines):
+        for col, d in enumerate(labels):
+            tile = cv2.resize(confident[d][col % len(confident[d])], (size, size), interpolation=cv2.INTER_CUBIC)
+            y, x = 60 + row * 170 + col * size // 5, 40 + col * (size + 30) + row * 25
+            np.minimum(page[y : y + size, x : x + size], 255 - tile, out=page[y : y + size, x : x + size])
+    reading = read_number(classifier, page)
+    assert reading.number == " ".join("".join(map(str, labels)) for labels in lines)
+    assert [d.box.y < 200 for d in reading.digits] == [True] * 6 + [False] * 5
+
+
 def touching(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Two digits moved together until their strokes touch (one blob), but no further."""
     for overlap in range(16, 50, 2):
