@@ -30,7 +30,8 @@ from .decode import read_image
 from .errors import ImageError, VideoError
 from .opencv_threads import one_opencv_thread
 from .preprocess import Box, to_gray
-from .reader import DigitReading, Reading, read_gray
+from .reader import DigitReading, Reading, number_of, read_gray
+from .segment import in_lines
 
 STALL_SECONDS = 3.0  # a camera that delivers no frame for this long has stopped
 
@@ -262,7 +263,7 @@ class Smoother:
             t.missed += 1
             if t.missed < self.frames:
                 kept.append(t)
-        self.tracks = sorted(kept, key=lambda t: t.box.x)
+        self.tracks = kept
         return [t.shown for t in self.tracks]
 
 
@@ -276,6 +277,10 @@ def run_live(classifier: Classifier, source: FrameSource, *, smooth_frames: int 
                 return
             t0 = time.perf_counter()
             reading: Reading = read_gray(classifier, to_gray(frame))
-            digits = reading.digits if smoother is None else smoother.update(reading.digits)
-            number = "".join("?" if d.label is None else str(d.label) for d in digits)
+            digits, number = reading.digits, reading.number
+            if smoother is not None:  # the digits shown, put back in reading order
+                shown = smoother.update(reading.digits)
+                lines = in_lines([d.box for d in shown])
+                digits = [shown[i] for line in lines for i in line]
+                number = number_of(digits, [n for n, line in enumerate(lines) for _ in line])
             yield FrameResult(index, (time.perf_counter() - t0) * 1e3, digits, number), frame

@@ -146,10 +146,14 @@ def read_gray(classifier: Classifier, gray: np.ndarray) -> Reading:
     if not chosen:
         return Reading("", [], NO_DIGIT)
     digits = [DigitReading(preds[i].label, preds[i].confidence, segments[i].box, preds[i].reason) for i in chosen]
-    chars = [UNSURE_MARK if d.label is None else str(d.label) for d in digits]
-    number = LINE_BREAK.join("".join(c for c, n in zip(chars, lines) if n == line) for line in dict.fromkeys(lines))
     unsure = sum(d.label is None for d in digits)
-    return Reading(number, digits, f"{unsure} unsure digit{'s' if unsure > 1 else ''}" if unsure else None)
+    return Reading(number_of(digits, lines), digits, f"{unsure} unsure digit{'s' if unsure > 1 else ''}" if unsure else None)
+
+
+def number_of(digits: list[DigitReading], lines: list[int]) -> str:
+    """The number string of digits in reading order, ``lines`` giving each one's line of writing."""
+    chars = [UNSURE_MARK if d.label is None else str(d.label) for d in digits]
+    return LINE_BREAK.join("".join(c for c, n in zip(chars, lines) if n == line) for line in dict.fromkeys(lines))
 
 
 def read_number(classifier: Classifier, image: ImageLike) -> Reading:

@@ -205,20 +205,20 @@ class Slot:
     line: int = 0  # the line of writing it stands in, counted from the top
 
 
-def _lines(slots: list[Slot]) -> list[Slot]:
-    """The slots in reading order, each with its line: lines top to bottom, left to right in each."""
-    lines: list[list[Slot]] = []
+def in_lines(boxes: list[Box]) -> list[list[int]]:
+    """Indices of ``boxes`` grouped into lines of writing, top to bottom, each left to right: a
+    box belongs to a line when its middle lies within the rows the line spans so far."""
+    lines: list[list[int]] = []
     top = bottom = 0
-    for s in sorted(slots, key=lambda s: s.whole.box.y + s.whole.box.h / 2):
-        b = s.whole.box
+    for i in sorted(range(len(boxes)), key=lambda i: boxes[i].y + boxes[i].h / 2):
+        b = boxes[i]
         if lines and top <= b.y + b.h / 2 <= bottom:
-            lines[-1].append(s)
+            lines[-1].append(i)
             top, bottom = min(top, b.y), max(bottom, b.y + b.h)
         else:
-            lines.append([s])
+            lines.append([i])
             top, bottom = b.y, b.y + b.h
-    return [replace(s, line=n) for n, line in enumerate(lines)
-            for s in sorted(line, key=lambda s: s.whole.box.x + s.whole.box.w / 2)]
+    return [sorted(line, key=lambda i: boxes[i].x + boxes[i].w / 2) for line in lines]
 
 
 def find_digits(ink: Ink) -> list[Slot]:
@@ -252,7 +252,7 @@ def find_digits(ink: Ink) -> list[Slot]:
         # fragment went through one wide digit (a 5's long bar, a 2's long foot), not between two
         cuts = tuple(c for c in cuts if min(p.box.h for p in c) >= FRAGMENT_HEIGHT * height)
         slots.append(Slot(s, cuts, width, must_cut=width > SURELY_PAIR and bool(cuts), short=short))
-    slots = _lines(slots)
+    slots = [replace(slots[i], line=n) for n, line in enumerate(in_lines([s.whole.box for s in slots])) for i in line]
     for i in range(len(slots) - 1):  # neighbours in a line close enough to be one digit broken in two
         if slots[i].line != slots[i + 1].line:
             continue

@@ -69,6 +69,22 @@ def test_library_generator_and_image_sequences(video, tmp_path, classifier):
         assert len([r for r, _ in run_live(classifier, source, max_frames=3)]) == 3
 
 
+def test_two_lines_in_a_frame_keep_reading_order_when_smoothed(tmp_path, mnist_subset, classifier):
+    digits = pick_digits(mnist_subset["x_test"], mnist_subset["y_test"], classifier)
+    frame = np.full((300, 420, 3), 230, np.uint8)
+    for row, text in enumerate(("385", "1204")):
+        for col, ch in enumerate(text):
+            tile = cv2.resize(255 - digits[int(ch)], (60, 60), interpolation=cv2.INTER_CUBIC)
+            y, x = 40 + row * 130, 30 + col * 90 + row * 40
+            frame[y : y + 60, x : x + 60] = np.minimum(frame[y : y + 60, x : x + 60], tile[..., None])
+    for i in range(4):
+        cv2.imwrite(str(tmp_path / f"f{i}.png"), frame)
+    for smooth in (0, 3):
+        with open_source(video=str(tmp_path / "*.png")) as source:
+            results = [r for r, _ in run_live(classifier, source, smooth_frames=smooth)]
+        assert [r.number for r in results] == ["385 1204"] * 4, smooth
+
+
 def test_the_live_loop_runs_opencv_on_one_thread_and_gives_the_pool_back(classifier):
     # its thread pool costs a fifth more CPU per frame for the same latency; the app keeps its setting
     before = cv2.getNumThreads()
