@@ -43,7 +43,8 @@ SURE_MEDIAN = 0.5  # ... for the border's median, if the border is even, or else
 EVEN_BORDER = 0.25  # an even border: its quartiles this close, as a share of the range
 LIT_BORDER = 0.5  # a border whose quartiles spread this far: lighting spans the range (the median may be shadowed paper)
 DETAIL_BLUR = 0.05  # blur (share of the picture) whose residual are the details that give stroke polarity
-THIN_TAIL = 1 / 2000  # ... compared in tails this share of the work copy: a small thin digit fills it
+FEW_PIXELS = 4  # ... compared first in the furthest few pixels: a small digit in a large photo is a few work pixels
+THIN_TAIL = 1 / 2000  # ... then in tails this share of the work copy: a small thin digit fills it
 ONE_SIDED = 1.3  # ... a tail is one-sided (strokes) when one side reaches this many times as far as the other
 THICK_TAIL = 1 / 100  # ... else this share answers: a marker's strokes fill it, not its holes (small bright details too)
 EVEN_PAPER = 4.0  # paper whose levels spread less (std) is one level
@@ -431,8 +432,9 @@ def _dark_strokes(work: np.ndarray) -> bool:
 
     Looked at on the work copy, where a small digit's thin strokes still stand out (a 64-px copy
     averages them away, and a shadow's edge then decides), with the blur made on a small copy and
-    stretched back up (cheap; it is smooth anyway). The tail of a few pixels' worth, which the
-    strokes of a small thin digit fill, answers if it is one-sided. If not, a thick marker may be
+    stretched back up (cheap; it is smooth anyway). The furthest few pixels answer if they are
+    one-sided (a digit of a few work pixels in a large photo fills no more); else the tail that
+    the strokes of a small thin digit fill; if that is not one-sided either, a thick marker may be
     drawn (its enclosed holes are small bright details that rival its strokes there): a larger
     share, which its strokes fill, answers."""
     small, _ = _shrink(work, STATS_SIDE)
@@ -442,9 +444,8 @@ def _dark_strokes(work: np.ndarray) -> bool:
     hists = [cv2.calcHist([d], [0], None, [256], (0, 256)).ravel()[::-1].cumsum()
              for d in (cv2.subtract(blur, work), cv2.subtract(work, blur))]
     n = work.size
-    for share in (THIN_TAIL, THICK_TAIL):
+    for k in (FEW_PIXELS, int(n * THIN_TAIL) + 1, int(n * THICK_TAIL) + 1):
         # how far below and above their surroundings the k-th furthest pixels reach (at least 1)
-        k = int(n * share) + 1
         below, above = (max(1, 255 - int(np.searchsorted(h, k))) for h in hists)
         if max(below, above) >= ONE_SIDED * min(below, above):
             break

@@ -149,6 +149,24 @@ def test_small_thin_digit_under_a_soft_shadow_is_dark_ink():
     assert good >= 36, good  # the 64-px witness got about 7 of 40
 
 
+def test_a_small_digit_in_a_large_photo_is_dark_ink(digits):
+    """A 70-px digit in a 3000x2000 photo with a gentle gradient: its strokes are a few of the
+    work copy's pixels, fewer than its thinnest tail holds, so the polarity comes from the few
+    furthest details (the gradient and the noise reach about as far either way)."""
+    rng = np.random.default_rng(4)
+    found = 0
+    for i in range(8):
+        page = 200 + rng.normal(0, 4, (2000, 3000)) + np.linspace(-20, 20, 3000)[None]
+        ink = cv2.resize(digits[i], (70, 70), interpolation=cv2.INTER_CUBIC) / 255
+        x, y = int(rng.integers(0, 2930)), int(rng.integers(0, 1930))
+        page[y : y + 70, x : x + 70] *= 1 - 0.75 * ink
+        found_ink = find_ink(np.clip(page, 0, 255).astype(np.uint8))
+        if found_ink is not None and found_ink.dark_ink:
+            box = P.union(found_ink.boxes)
+            found += abs(box.x - x) < 40 and abs(box.y - y) < 40
+    assert found == 8, found
+
+
 @pytest.mark.parametrize("gradient", [0, 40])
 def test_faint_hairline_on_a_large_noisy_page_is_found(gradient, contract):
     """A fine pen of low contrast (40 levels, noise 4) on a 1280x960 page: the 5x5 averaging of
