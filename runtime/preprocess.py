@@ -11,7 +11,9 @@ centred by centre of mass in ``input_size``):
                     squared paper, the averaged copy), connected components -> where the ink is
                     (not specks); ``Ink.layer`` lifts a crop as ink bright on paper ~0 (ink in a
                     shadow at the lit paper's contrast);
-3. ``normalize``    one digit's crop: its ink blobs less clutter against a photo's edge;
+3. ``normalize``    one digit's crop: its ink blobs less an outline or a line drawn around or
+                    under it (a form's box, a circle, an answer line) and clutter against a
+                    photo's edge;
 4. ``fit_digit``    contrast stretch, crop to the ink, aspect-preserving fit, centring by
                     centre of mass; hairlines widened to an MNIST-like stroke.
 
@@ -56,6 +58,15 @@ NOISE_Z = 4.5  # sparse ink must stand this many noise deviations above the pape
 MIN_STROKE_WORK = 5  # ... and span this many work pixels (noise clusters are smaller)
 KEEP_FRACTION = 0.04  # components smaller than this share of the largest are noise
 EDGE_CLUTTER = 0.5  # a blob at a photo's edge this far from one digit (share of its size) is clutter
+# an outline drawn around a digit (a form's box, a circle) keeps out of the middle of its own box:
+OUTLINE_CORE = 0.2  # ... the middle being its box less this share of each side
+OUTLINE_CORE_INK = 0.03  # ... where at most this share of its ink lies
+OUTLINE_INNER = 0.3  # ... and it encloses a blob whose middle is there, this share of its shorter side long or longer
+# a line drawn under a digit: flat (this many times as wide as tall) ...
+UNDERLINE_FLAT = 3.0
+UNDERLINE_LOW = 0.85  # ... its middle below this share of the height of the rest of the ink ...
+UNDERLINE_WIDE = 1.2  # ... this many times as wide as the rest ...
+UNDERLINE_UNDER = 0.9  # ... and under this share of the rest's width (a 2's foot drawn apart may reach far to one side)
 FEW_BLOBS = 8  # up to this many kept components get their boxes one by one (cheaper than stats of all)
 SHADED = 0.85  # paper under a digit darker than this share of the lit paper is in a shadow (ink contrast restored)
 FIT_SIDE = 6  # crops longer than this many box sides are fitted from their block means
@@ -616,8 +627,53 @@ def normalize(image: np.ndarray, contract: Contract, *, rgb: bool = False) -> np
     ink = find_ink(to_gray(image, rgb=rgb))
     if ink is None:
         return None
-    boxes = _without_edge_clutter(ink.boxes, ink.gray.shape) if ink.scale > 1.0 and len(ink.boxes) > 1 else ink.boxes
+    boxes = ink.boxes
+    if len(boxes) > 1:
+        boxes = _without_underline(_without_outlines(ink))
+        if ink.scale > 1.0 and len(boxes) > 1:
+            boxes = _without_edge_clutter(boxes, ink.gray.shape)
     return fit_digit(ink.layer(union(boxes)), contract)
+
+
+def _without_outlines(ink: Ink) -> list[Box]:
+    """The ink's boxes without outlines drawn around the digit: the box of a form's field, a circle.
+    Left in, the crop takes in the outline and the model sees a square. An outline is a blob that
+    encloses another substantial blob and keeps out of the middle of its own box (a 0 does not
+    enclose a digit; a digit's loop holding a speck is not left out: specks are not substantial)."""
+    if ink.labels is None:
+        return ink.boxes
+    f = ink.scale
+    kept = []
+    for box, label in zip(ink.boxes, ink.ids):
+        mx, my = OUTLINE_CORE * box.w, OUTLINE_CORE * box.h
+        inner = min(box.w, box.h) * OUTLINE_INNER
+        encloses = any(other is not box and max(other.w, other.h) >= inner
+                       and box.x + mx <= other.x + other.w / 2 <= box.x + box.w - mx
+                       and box.y + my <= other.y + other.h / 2 <= box.y + box.h - my for other in ink.boxes)
+        if encloses:
+            x0, y0, x1, y1 = ink._work_region(box, ink.labels.shape)
+            mine = ink.labels[y0:y1, x0:x1] == label
+            h, w = mine.shape
+            core = mine[round(h * OUTLINE_CORE) : h - round(h * OUTLINE_CORE), round(w * OUTLINE_CORE) : w - round(w * OUTLINE_CORE)]
+            if core.sum() <= OUTLINE_CORE_INK * mine.sum():
+                continue
+        kept.append(box)
+    return kept or ink.boxes
+
+
+def _without_underline(boxes: list[Box]) -> list[Box]:
+    """The boxes without a line drawn under the digit (a form's answer line, an underline): flat,
+    low, wider than the rest of the ink and under most of it. Left in, the crop takes it in."""
+    for line in boxes:
+        rest = [b for b in boxes if b is not line]
+        if not rest or line.w < UNDERLINE_FLAT * line.h:
+            continue
+        body = union(rest)
+        under = min(line.x + line.w, body.x + body.w) - max(line.x, body.x)
+        if (line.y + line.h / 2 >= body.y + UNDERLINE_LOW * body.h and line.w >= UNDERLINE_WIDE * body.w
+                and under >= UNDERLINE_UNDER * body.w):
+            return rest
+    return boxes
 
 
 def _without_edge_clutter(boxes: list[Box], shape: tuple[int, int]) -> list[Box]:

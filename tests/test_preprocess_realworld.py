@@ -336,3 +336,26 @@ def test_a_piece_of_the_digit_against_the_edge_of_a_tight_crop_stays():
     cv2.ellipse(five, (150, 270), (125, 110), 0, -150, 140, 40, 26)
     ink = find_ink(five)
     assert any(b.y == 0 and b.h < 60 for b in P._without_edge_clutter(ink.boxes, five.shape))
+
+
+@pytest.mark.parametrize("mark", ["box", "circle", "underline"])
+def test_a_box_circle_or_line_drawn_around_the_digit_is_left_out(digits, contract, mark):
+    # a form's field, a circled answer, an answer line: left in, the crop took them in with the digit
+    for d in digits[:15]:
+        pic = paper_photo(d, 110, (300, 400), (95, 145))
+        if mark == "box":
+            cv2.rectangle(pic, (125, 75), (275, 225), 60, 2)
+        elif mark == "circle":
+            cv2.ellipse(pic, (200, 150), (85, 80), 0, 0, 360, 60, 3)
+        else:
+            cv2.line(pic, (115, 220), (285, 220), 60, 2)
+        assert similarity(normalize(pic, contract), normalize(d, contract)) > 0.9, mark
+
+
+def test_a_twos_foot_drawn_apart_stays_with_it(contract):
+    # flat, low and long, but off to one side rather than under the digit: no underline
+    pic = np.full((200, 260), 220, np.uint8)
+    cv2.polylines(pic, [np.array([[140, 40], [185, 30], [200, 60], [160, 110]], np.int32)], False, 40, 3, cv2.LINE_AA)
+    cv2.line(pic, (40, 150), (150, 125), 40, 3, cv2.LINE_AA)
+    ink = find_ink(pic)
+    assert len(ink.boxes) == 2 and P._without_underline(ink.boxes) == ink.boxes

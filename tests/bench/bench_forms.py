@@ -1,0 +1,56 @@
+"""Digits written into forms: inside a printed box, circled, on an answer line (apart from the
+digit or touching it), read by the library from a 400x300 photo-like picture.
+
+    python tests/bench/bench_forms.py [--data ../shared/data/mnist.npz] [--count 40]
+
+Prints, per kind of mark, how many MNIST test digits were read right.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import cv2
+import numpy as np
+
+from edge_digit import Classifier
+
+SIDE, X0, Y0 = 110, 145, 95  # the digit's size and place in the picture
+
+
+def draw_mark(pic: np.ndarray, mark: str) -> None:
+    x1, y1 = X0 + SIDE, Y0 + SIDE
+    if mark == "box":
+        cv2.rectangle(pic, (X0 - 20, Y0 - 20), (x1 + 20, y1 + 20), (60, 60, 60), 2)
+    elif mark == "box touching":
+        cv2.rectangle(pic, (X0 + 5, Y0 + 5), (x1 - 5, y1 - 5), (60, 60, 60), 2)
+    elif mark == "circle":
+        cv2.ellipse(pic, (X0 + SIDE // 2, Y0 + SIDE // 2), (SIDE // 2 + 30, SIDE // 2 + 25), 0, 0, 360, (60, 60, 60), 3)
+    elif mark == "underline":
+        cv2.line(pic, (X0 - 30, y1 + 15), (x1 + 30, y1 + 15), (60, 60, 60), 2)
+    elif mark == "underline touching":
+        cv2.line(pic, (X0 - 30, y1 - 12), (x1 + 30, y1 - 12), (60, 60, 60), 2)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default="../shared/data/mnist.npz")
+    ap.add_argument("--count", type=int, default=40)
+    args = ap.parse_args()
+    digits = np.load(args.data)
+    clf, rng = Classifier(), np.random.default_rng(1)
+    for mark in ("none", "box", "circle", "underline", "box touching", "underline touching"):
+        right = 0
+        for i in range(args.count):
+            pic = np.full((300, 400, 3), (235, 240, 242), np.float32)  # BGR paper
+            ink = cv2.resize(digits["x_test"][i], (SIDE, SIDE), interpolation=cv2.INTER_CUBIC)[..., None] / 255
+            region = pic[Y0 : Y0 + SIDE, X0 : X0 + SIDE]
+            region[:] = region * (1 - ink) + 40 * ink
+            draw_mark(pic, mark)
+            pic = np.clip(pic + rng.normal(0, 3, pic.shape), 0, 255).astype(np.uint8)
+            right += clf.predict(pic).label == digits["y_test"][i]
+        print(f"{mark}: {right}/{args.count} read right")
+
+
+if __name__ == "__main__":
+    main()
