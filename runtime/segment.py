@@ -5,6 +5,8 @@ bar of a 5 or 7 drawn apart, a 4 in two strokes, a broken pen line) and one blob
 one digit (two digits written touching). The rules below work on blob boxes only, relative to
 the height of the writing, so they hold at any resolution:
 
+0. marks drawn around or under the writing are no digits (preprocess.drawn_marks: a form's
+   boxes, a comb of boxes with shared walls, a frame, a circle, an answer line);
 1. pieces that overlap strongly in x and sit close in y are one digit (broken strokes);
 2. what is left much smaller than the writing is noise (specks, dust, a full stop);
    a short piece beside a digit (a bar drawn off to the side, a broken-off tail) joins it;
@@ -26,7 +28,7 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from .preprocess import Box, Ink, union
+from .preprocess import Box, Ink, drawn_marks, union
 
 READ_KEEP_FRACTION = 0.005  # find_ink's noise floor for numbers: keep small pieces, judged below
 TALL = 0.6  # blobs at least this share of the tallest substantial one set the writing height
@@ -225,14 +227,16 @@ def find_digits(ink: Ink) -> list[Slot]:
     """The digits of a picture as slots in reading order (empty when only noise is left)."""
     if not ink.boxes:
         return []
+    marks = drawn_marks(ink)  # a form's boxes, a circle, a line under the number
+    blobs = [(b, i) for k, (b, i) in enumerate(zip(ink.boxes, ink.ids)) if k not in marks]
     if ink.labels is not None:
         areas = np.bincount(ink.labels.ravel(), minlength=max(ink.ids) + 1)
-        area_of = [int(areas[i]) for i in ink.ids]
+        area_of = [int(areas[i]) for _, i in blobs]
     else:
-        area_of = [b.w * b.h for b in ink.boxes]
-    height = writing_height(ink.boxes, area_of)
+        area_of = [b.w * b.h for b, _ in blobs]
+    height = writing_height([b for b, _ in blobs], area_of)
     margins = 2 * ink.scale  # find_ink pads every box by one work pixel on each side
-    segs = merge_pieces([Segment(b, (i,)) for b, i in zip(ink.boxes, ink.ids)], height)
+    segs = merge_pieces([Segment(b, (i,)) for b, i in blobs], height)
     segs = [s for s in segs if max(s.box.w, s.box.h) >= NOISE_SIDE * height and max(s.box.w, s.box.h) - margins >= MIN_DIGIT_PX]
     segs = merge_fragments(segs, height)
     slots = []

@@ -256,6 +256,30 @@ def test_lines_are_read_top_to_bottom_each_left_to_right(confident, classifier):
     assert [d.box.y < 200 for d in reading.digits] == [True] * 6 + [False] * 5
 
 
+@pytest.mark.parametrize("form", ["boxes", "comb", "frame", "line"])
+def test_a_forms_boxes_and_lines_are_not_read_as_digits(confident, classifier, form):
+    # a box per digit, a comb of boxes with shared walls, one frame around the field, an answer line
+    rng = np.random.default_rng(11)
+    for _ in range(5):
+        labels = rng.integers(0, 10, 4)
+        page = np.full((240, 560), 230, np.uint8)
+        for j, d in enumerate(labels):
+            tile = cv2.resize(confident[d][j % len(confident[d])], (80, 80), interpolation=cv2.INTER_CUBIC)
+            x = 60 + j * 110
+            np.minimum(page[80:160, x : x + 80], 255 - tile, out=page[80:160, x : x + 80])
+            if form == "boxes":
+                cv2.rectangle(page, (x - 12, 68), (x + 92, 172), 70, 2)
+        if form == "comb":
+            for j in range(5):
+                cv2.line(page, (45 + j * 110, 65), (45 + j * 110, 175), 70, 2)
+            cv2.line(page, (45, 175), (485, 175), 70, 2)
+        elif form == "frame":
+            cv2.rectangle(page, (35, 55), (505, 185), 70, 2)
+        elif form == "line":
+            cv2.line(page, (40, 175), (510, 175), 70, 2)
+        assert read_number(classifier, page).number == "".join(map(str, labels)), form
+
+
 def touching(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Two digits moved together until their strokes touch (one blob), but no further."""
     for overlap in range(16, 50, 2):

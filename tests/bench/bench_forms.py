@@ -1,9 +1,10 @@
-"""Digits written into forms: inside a printed box, circled, on an answer line (apart from the
-digit or touching it), read by the library from a 400x300 photo-like picture.
+"""Digits written into forms, read by the library: one digit inside a printed box, circled, on
+an answer line (apart from the digit or touching it), in a 400x300 photo-like picture; and
+4-digit numbers in a box per digit, a comb of boxes with shared walls, a frame or on a line.
 
     python tests/bench/bench_forms.py [--data ../shared/data/mnist.npz] [--count 40]
 
-Prints, per kind of mark, how many MNIST test digits were read right.
+Prints, per kind of mark, how many MNIST test digits (numbers) were read right.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import argparse
 import cv2
 import numpy as np
 
-from edge_digit import Classifier
+from edge_digit import Classifier, read_number
 
 SIDE, X0, Y0 = 110, 145, 95  # the digit's size and place in the picture
 
@@ -30,6 +31,20 @@ def draw_mark(pic: np.ndarray, mark: str) -> None:
         cv2.line(pic, (X0 - 30, y1 + 15), (x1 + 30, y1 + 15), (60, 60, 60), 2)
     elif mark == "underline touching":
         cv2.line(pic, (X0 - 30, y1 - 12), (x1 + 30, y1 - 12), (60, 60, 60), 2)
+
+
+def number_form(pic: np.ndarray, form: str, x0s: list[int]) -> None:
+    if form == "boxes":
+        for x in x0s:
+            cv2.rectangle(pic, (x - 12, 68), (x + 92, 172), 70, 2)
+    elif form == "comb":
+        for j in range(len(x0s) + 1):
+            cv2.line(pic, (45 + j * 110, 65), (45 + j * 110, 175), 70, 2)
+        cv2.line(pic, (45, 175), (45 + len(x0s) * 110, 175), 70, 2)
+    elif form == "frame":
+        cv2.rectangle(pic, (35, 55), (505, 185), 70, 2)
+    elif form == "line":
+        cv2.line(pic, (40, 175), (510, 175), 70, 2)
 
 
 def main() -> None:
@@ -49,7 +64,20 @@ def main() -> None:
             draw_mark(pic, mark)
             pic = np.clip(pic + rng.normal(0, 3, pic.shape), 0, 255).astype(np.uint8)
             right += clf.predict(pic).label == digits["y_test"][i]
-        print(f"{mark}: {right}/{args.count} read right")
+        print(f"one digit, {mark}: {right}/{args.count} read right")
+    for form in ("none", "boxes", "comb", "frame", "line"):
+        right = 0
+        for _ in range(args.count):
+            idx = rng.integers(0, len(digits["x_test"]), 4)
+            pic = np.full((240, 560), 232, np.float32)
+            x0s = [60 + j * 110 for j in range(4)]
+            for x, k in zip(x0s, idx):
+                ink = cv2.resize(digits["x_test"][k], (80, 80), interpolation=cv2.INTER_CUBIC) / 255
+                pic[80:160, x : x + 80] = pic[80:160, x : x + 80] * (1 - ink) + 40 * ink
+            number_form(pic, form, x0s)
+            pic = np.clip(pic + rng.normal(0, 3, pic.shape), 0, 255).astype(np.uint8)
+            right += read_number(clf, pic).number == "".join(str(digits["y_test"][k]) for k in idx)
+        print(f"4-digit number, {form}: {right}/{args.count} read right")
 
 
 if __name__ == "__main__":
