@@ -9,7 +9,8 @@ the height of the writing, so they hold at any resolution:
    boxes, a comb of boxes with shared walls, a frame, a circle, an answer line);
 1. pieces that overlap strongly in x and sit close in y are one digit (broken strokes);
 2. what is left much smaller than the writing is noise (specks, dust, a full stop);
-   a short piece beside a digit (a bar drawn off to the side, a broken-off tail) joins it;
+   a short piece beside a digit (a bar drawn off to the side, a broken-off tail) joins it, and
+   one with no digit beside it is no digit (a dash or a comma between the digits);
 3. a segment wider than a digit is cut where the column profile of its ink is lowest (a few
    candidate cuts); unless it is far too wide for one digit, the classifier then decides
    whether to read it whole or cut (reader.choose_cut);
@@ -40,6 +41,7 @@ MIN_DIGIT_PX = 8  # ... or whose ink spans fewer pixels: no digit is legible tha
 FRAGMENT_HEIGHT = 0.5  # a piece shorter than this many writing heights is part of a digit ...
 FRAGMENT_GAP = 0.3  # ... the nearest one, if no further than this (in writing heights) ...
 FRAGMENT_WIDTH = 1.6  # ... and together no wider than this (a 5's bar can reach far to the right)
+FRAGMENT_AREA = 0.12  # ... else, if its box covers less than this many square writing heights, no digit
 JOIN_GAP = 0.25  # neighbours this close (in writing heights) ...
 JOIN_WIDTH = 1.1  # ... and together no wider than this may be one digit: the classifier decides
 SHORT_DIGIT = 0.7  # a segment shorter than this many writing heights is no digit of its own: a piece
@@ -239,6 +241,10 @@ def find_digits(ink: Ink) -> list[Slot]:
     segs = merge_pieces([Segment(b, (i,)) for b, i in blobs], height)
     segs = [s for s in segs if max(s.box.w, s.box.h) >= NOISE_SIDE * height and max(s.box.w, s.box.h) - margins >= MIN_DIGIT_PX]
     segs = merge_fragments(segs, height)
+    # a small fragment far from every digit is no digit: a dash or a comma between the digits, a
+    # stray mark (a short digit, such as a flat 2, covers more)
+    segs = [s for s in segs if s.box.h - margins >= FRAGMENT_HEIGHT * height
+            or (s.box.w - margins) * (s.box.h - margins) >= FRAGMENT_AREA * height**2]
     slots = []
     for s in segs:
         width = s.box.w / max(s.box.h, height)

@@ -280,6 +280,22 @@ def test_a_forms_boxes_and_lines_are_not_read_as_digits(confident, classifier, f
         assert read_number(classifier, page).number == "".join(map(str, labels)), form
 
 
+@pytest.mark.parametrize("mark", ["dash", "comma"])
+def test_a_dash_or_comma_between_the_digits_is_no_digit(confident, classifier, mark):
+    # far from every digit and small: not read as a 1 (a comma) or an unsure "?" (a dash)
+    rng = np.random.default_rng(12)
+    for _ in range(5):
+        labels = rng.integers(0, 10, 4)
+        tiles = [confident[d][int(rng.integers(len(confident[d])))] for d in labels]
+        pic, spans = on_paper(tiles, [30, 110, 30], size=80)
+        x = spans[1][1] + 40
+        if mark == "dash":
+            cv2.line(pic, (x, 80), (x + 35, 78), 40, 6)
+        else:
+            cv2.line(pic, (x + 16, 112), (x + 10, 127), 40, 5)
+        assert read_number(classifier, pic).number == "".join(map(str, labels)), mark
+
+
 def touching(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Two digits moved together until their strokes touch (one blob), but no further."""
     for overlap in range(16, 50, 2):

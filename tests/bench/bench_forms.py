@@ -1,6 +1,8 @@
 """Digits written into forms, read by the library: one digit inside a printed box, circled, on
 an answer line (apart from the digit or touching it), in a 400x300 photo-like picture; and
-4-digit numbers in a box per digit, a comb of boxes with shared walls, a frame or on a line.
+4-digit numbers in a box per digit, a comb of boxes with shared walls, a frame or on a line,
+and with a separator between the second and third digit (a dash, a slash, a full stop, a comma,
+a colon).
 
     python tests/bench/bench_forms.py [--data ../shared/data/mnist.npz] [--count 40]
 
@@ -47,6 +49,20 @@ def number_form(pic: np.ndarray, form: str, x0s: list[int]) -> None:
         cv2.line(pic, (40, 175), (510, 175), 70, 2)
 
 
+def draw_separator(pic: np.ndarray, mark: str) -> None:
+    if mark == "-":
+        cv2.line(pic, (265, 105), (300, 103), 40, 6)
+    elif mark == "/":
+        cv2.line(pic, (295, 60), (265, 140), 40, 6)
+    elif mark == ".":
+        cv2.circle(pic, (285, 132), 5, 40, -1)
+    elif mark == ",":
+        cv2.line(pic, (288, 128), (280, 146), 40, 6)
+    elif mark == ":":
+        cv2.circle(pic, (285, 85), 5, 40, -1)
+        cv2.circle(pic, (285, 125), 5, 40, -1)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="../shared/data/mnist.npz")
@@ -78,6 +94,18 @@ def main() -> None:
             pic = np.clip(pic + rng.normal(0, 3, pic.shape), 0, 255).astype(np.uint8)
             right += read_number(clf, pic).number == "".join(str(digits["y_test"][k]) for k in idx)
         print(f"4-digit number, {form}: {right}/{args.count} read right")
+    for mark in ("-", "/", ".", ",", ":"):
+        right = 0
+        for _ in range(args.count):
+            idx = rng.integers(0, len(digits["x_test"]), 4)
+            pic = np.full((200, 620), 232, np.float32)
+            for x, k in zip((40, 150, 330, 440), idx):
+                ink = cv2.resize(digits["x_test"][k], (80, 80), interpolation=cv2.INTER_CUBIC) / 255
+                pic[60:140, x : x + 80] = pic[60:140, x : x + 80] * (1 - ink) + 40 * ink
+            draw_separator(pic, mark)
+            pic = np.clip(pic + rng.normal(0, 3, pic.shape), 0, 255).astype(np.uint8)
+            right += read_number(clf, pic).number == "".join(str(digits["y_test"][k]) for k in idx)
+        print(f"4-digit number with {mark!r} in the middle: {right}/{args.count} read right")
 
 
 if __name__ == "__main__":
