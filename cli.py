@@ -351,7 +351,8 @@ def benchmark(
 @app.command()
 def live(
     camera: Optional[int] = typer.Option(None, "--camera", "-c", min=0, help="Camera index (0 is the first camera)."),
-    video: Optional[str] = typer.Option(None, "--video", "-v", help="A video file OpenCV reads, a folder of images, or a glob of images."),
+    video: Optional[str] = typer.Option(None, "--video", "-v", help="A video file OpenCV reads, a folder of images, a glob of "
+                                         "images, or a network camera's address (rtsp://..., http://...), read like a camera."),
     display: bool = typer.Option(True, "--display/--no-display", help="Show a window (off automatically without a screen, or where no window opens); "
                                  "without one, print one JSON line per frame."),
     save: Optional[Path] = typer.Option(None, "--save", help="Write the annotated video here (.mp4, .avi, .mkv, .mov)."),
@@ -370,7 +371,7 @@ def live(
     import time
 
     from .runtime.lines import LineWriter
-    from .runtime.live import open_source, run_live
+    from .runtime.live import CameraSource, open_source, run_live
     from .runtime.live_output import VideoSaver, Window, display_available, draw_frame, window_problem
 
     if (camera is None) == (video is None):
@@ -386,7 +387,7 @@ def live(
         with open_source(camera, video, realtime=realtime) as source, LineWriter(sys.stdout) as out:
             saver = VideoSaver(save, source.fps) if save else None
             window = Window() if show else None
-            smooth_frames = smooth if smooth is not None else (3 if camera is not None else 0)
+            smooth_frames = smooth if smooth is not None else (3 if isinstance(source, CameraSource) else 0)
             fps, last = 0.0, time.perf_counter()
             for result, frame in run_live(clf, source, smooth_frames=smooth_frames, max_frames=max_frames):
                 now = time.perf_counter()

@@ -87,13 +87,22 @@ def _opening_quietly() -> Iterator[None]:
         os.close(saved)
 
 
-class CameraSource(FrameSource):
-    """The newest frame of a camera, grabbed continuously by a background thread."""
+STREAM_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://", "srt://")
 
-    def __init__(self, index: int, capture: cv2.VideoCapture | None = None) -> None:
+
+def is_stream(video: str) -> bool:
+    """A network camera's address (an IP camera's RTSP stream, an ESP32-CAM's MJPEG over HTTP)."""
+    return video.lower().startswith(STREAM_SCHEMES)
+
+
+class CameraSource(FrameSource):
+    """The newest frame of a camera, grabbed continuously by a background thread. ``index`` is
+    a device number or a network camera's address (see ``is_stream``)."""
+
+    def __init__(self, index: int | str, capture: cv2.VideoCapture | None = None) -> None:
         """``capture``: an already opened capture object (anything with OpenCV's read/get/set/
         isOpened/release), for devices opened elsewhere."""
-        self.name = f"camera {index}"
+        self.name = f"camera {index}" if isinstance(index, int) else index
         if capture is not None:
             self.cap = capture
         else:
@@ -101,7 +110,8 @@ class CameraSource(FrameSource):
                 self.cap = cv2.VideoCapture(index)
         if not self.cap.isOpened():
             self.cap.release()
-            raise VideoError(f"{self.name}: cannot be opened (no such device, or it is busy)")
+            why = "no such device, or it is busy" if isinstance(index, int) else "unreachable, or not a stream OpenCV reads"
+            raise VideoError(f"{self.name}: cannot be opened ({why})")
         self.cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)
         self.fps = float(self.cap.get(cv2.CAP_PROP_FPS) or 0.0)
         self._cond = threading.Condition()
@@ -202,12 +212,15 @@ class ImageSequenceSource(FrameSource):
 
 
 def open_source(camera: int | None = None, video: str | os.PathLike | None = None, realtime: bool = False) -> FrameSource:
-    """Exactly one of ``camera`` (an index) or ``video`` (a file, a folder or a glob of images)."""
+    """Exactly one of ``camera`` (an index) or ``video`` (a file, a folder or a glob of images,
+    or a network camera's address, read like a camera)."""
     if (camera is None) == (video is None):
         raise VideoError("give either a camera index or a video")
     if camera is not None:
         return CameraSource(camera)
     text = os.fspath(video)
+    if is_stream(text):
+        return CameraSource(text)
     if os.path.isdir(text) or (not os.path.exists(text) and set("*?[") & set(text)):
         return ImageSequenceSource(text)
     return VideoFileSource(text, realtime=realtime)

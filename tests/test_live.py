@@ -85,6 +85,30 @@ def test_two_lines_in_a_frame_keep_reading_order_when_smoothed(tmp_path, mnist_s
         assert [r.number for r in results] == ["385 1204"] * 4, smooth
 
 
+def test_a_network_camera_is_read_like_a_camera(video, classifier):
+    # an IP camera's stream stands in as the test video served over HTTP from this process
+    import functools
+    import http.server
+    import threading
+
+    from edge_digit.runtime.live import CameraSource
+
+    path, truth = video
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(path.parent))
+    handler.log_message = lambda *args: None
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_address[1]}/{path.name}"
+        with open_source(video=url) as source:
+            assert isinstance(source, CameraSource) and source.name == url
+            results = [r for r, _ in run_live(classifier, source, max_frames=5)]
+        server.shutdown()
+    assert len(results) == 5 and all(r.number in truth for r in results)
+    res = run_cli("live", "--video", "rtsp://127.0.0.1:9/nothing-here", "--no-display")
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert res.stderr.strip() == "edge-digit: error: rtsp://127.0.0.1:9/nothing-here: cannot be opened (unreachable, or not a stream OpenCV reads)"
+
+
 def test_the_live_loop_runs_opencv_on_one_thread_and_gives_the_pool_back(classifier):
     # its thread pool costs a fifth more CPU per frame for the same latency; the app keeps its setting
     before = cv2.getNumThreads()
