@@ -63,6 +63,20 @@ def draw_separator(pic: np.ndarray, mark: str) -> None:
         cv2.circle(pic, (285, 125), 5, 40, -1)
 
 
+def number_read_right(clf: Classifier, digits, rng: np.random.Generator, shape: tuple[int, int], x0s: list[int],
+                      y0: int, draw) -> bool:
+    """Random test digits written 80 px tall at ``x0s`` (top at ``y0``) on paper, ``draw`` adding
+    the marks: is the number read right?"""
+    idx = rng.integers(0, len(digits["x_test"]), len(x0s))
+    pic = np.full(shape, 232, np.float32)
+    for x, k in zip(x0s, idx):
+        ink = cv2.resize(digits["x_test"][k], (80, 80), interpolation=cv2.INTER_CUBIC) / 255
+        pic[y0 : y0 + 80, x : x + 80] = pic[y0 : y0 + 80, x : x + 80] * (1 - ink) + 40 * ink
+    draw(pic)
+    pic = np.clip(pic + rng.normal(0, 3, pic.shape), 0, 255).astype(np.uint8)
+    return read_number(clf, pic).number == "".join(str(digits["y_test"][k]) for k in idx)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="../shared/data/mnist.npz")
@@ -81,32 +95,15 @@ def main() -> None:
             pic = np.clip(pic + rng.normal(0, 3, pic.shape), 0, 255).astype(np.uint8)
             right += clf.predict(pic).label == digits["y_test"][i]
         print(f"one digit, {mark}: {right}/{args.count} read right")
+    x0s = [60 + j * 110 for j in range(4)]
     for form in ("none", "boxes", "comb", "frame", "line"):
-        right = 0
-        for _ in range(args.count):
-            idx = rng.integers(0, len(digits["x_test"]), 4)
-            pic = np.full((240, 560), 232, np.float32)
-            x0s = [60 + j * 110 for j in range(4)]
-            for x, k in zip(x0s, idx):
-                ink = cv2.resize(digits["x_test"][k], (80, 80), interpolation=cv2.INTER_CUBIC) / 255
-                pic[80:160, x : x + 80] = pic[80:160, x : x + 80] * (1 - ink) + 40 * ink
-            number_form(pic, form, x0s)
-            pic = np.clip(pic + rng.normal(0, 3, pic.shape), 0, 255).astype(np.uint8)
-            right += read_number(clf, pic).number == "".join(str(digits["y_test"][k]) for k in idx)
+        right = sum(number_read_right(clf, digits, rng, (240, 560), x0s, 80, lambda pic: number_form(pic, form, x0s))
+                    for _ in range(args.count))
         print(f"4-digit number, {form}: {right}/{args.count} read right")
     for mark in ("-", "/", ".", ",", ":"):
-        right = 0
-        for _ in range(args.count):
-            idx = rng.integers(0, len(digits["x_test"]), 4)
-            pic = np.full((200, 620), 232, np.float32)
-            for x, k in zip((40, 150, 330, 440), idx):
-                ink = cv2.resize(digits["x_test"][k], (80, 80), interpolation=cv2.INTER_CUBIC) / 255
-                pic[60:140, x : x + 80] = pic[60:140, x : x + 80] * (1 - ink) + 40 * ink
-            draw_separator(pic, mark)
-            pic = np.clip(pic + rng.normal(0, 3, pic.shape), 0, 255).astype(np.uint8)
-            right += read_number(clf, pic).number == "".join(str(digits["y_test"][k]) for k in idx)
+        right = sum(number_read_right(clf, digits, rng, (200, 620), [40, 150, 330, 440], 60,
+                                      lambda pic: draw_separator(pic, mark)) for _ in range(args.count))
         print(f"4-digit number with {mark!r} in the middle: {right}/{args.count} read right")
-
 
 if __name__ == "__main__":
     main()
