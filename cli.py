@@ -353,8 +353,8 @@ def live(
     camera: Optional[int] = typer.Option(None, "--camera", "-c", min=0, help="Camera index (0 is the first camera)."),
     video: Optional[str] = typer.Option(None, "--video", "-v", help="A video file OpenCV reads, a folder of images, a glob of "
                                          "images, or a network camera's address (rtsp://..., http://...), read like a camera."),
-    display: bool = typer.Option(True, "--display/--no-display", help="Show a window (off automatically without a screen, or where no window opens); "
-                                 "without one, print one JSON line per frame."),
+    display: bool = typer.Option(True, "--display/--no-display", help="Show a window (off automatically without a screen, "
+                                 "or where no window opens); without one, print one JSON line per frame."),
     save: Optional[Path] = typer.Option(None, "--save", help="Write the annotated video here (.mp4, .avi, .mkv, .mov)."),
     smooth: Optional[int] = typer.Option(None, "--smooth", min=0, help="Frames a new label must persist before it is shown "
                                          "(default: 3 for a camera, 0 = off for a video)."),

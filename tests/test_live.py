@@ -106,7 +106,8 @@ def test_a_network_camera_is_read_like_a_camera(video, classifier):
     assert len(results) == 5 and all(r.number in truth for r in results)
     res = run_cli("live", "--video", "rtsp://127.0.0.1:9/nothing-here", "--no-display")
     assert res.returncode == 1 and "Traceback" not in res.stderr
-    assert res.stderr.strip() == "edge-digit: error: rtsp://127.0.0.1:9/nothing-here: cannot be opened (unreachable, or not a stream OpenCV reads)"
+    assert res.stderr.strip() == ("edge-digit: error: rtsp://127.0.0.1:9/nothing-here: cannot be opened "
+                                  "(unreachable, or not a stream OpenCV reads)")
 
 
 def test_the_live_loop_runs_opencv_on_one_thread_and_gives_the_pool_back(classifier):
