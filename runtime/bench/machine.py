@@ -10,6 +10,7 @@ import time
 import cv2
 import numpy as np
 
+from ..workers import default_workers  # one worker per core this process may run on
 from .results import Machine
 
 
@@ -29,16 +30,9 @@ def machine_info() -> Machine:
     simd = [f for f in wanted if f in flags]
     import onnxruntime
 
-    return Machine(cpu=cpu, cores=_cores(), simd=simd, vnni=bool({"avx512_vnni", "avx_vnni"} & flags),
+    return Machine(cpu=cpu, cores=default_workers(), simd=simd, vnni=bool({"avx512_vnni", "avx_vnni"} & flags),
                    python=platform.python_version(), onnxruntime=onnxruntime.__version__, opencv=cv2.__version__,
                    numpy=np.__version__, platform=platform.platform())
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
 
 
 def cpu_mark() -> tuple[float, float, float] | None:

@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from ..classifier import Classifier
+from ..model_file import default_threads
 from ..preprocess import to_model_input
 from .inprocess import BATCHES, find_models, run_inprocess
 from .inputs import load_inputs
@@ -36,7 +37,7 @@ def run_benchmark(models: Sequence[str | os.PathLike] = (), *, data: str | os.Pa
                           "iterations": iterations, "warmup": warmup, "seconds": seconds,
                           "keras": None if keras_model is None else str(keras_model),
                           "folder": None if folder is None else str(folder), "runs": runs, "cold_runs": cold_runs})
-    threads = [1, max(1, min(4, os.cpu_count() or 1))]  # one, and the runtime's default (model_file.session_options)
+    threads = [1, default_threads()]  # one, and the runtime's default
     inputs = load_inputs(data, limit)
     report.settings["inputs"] = inputs.source
     report.settings["images"] = int(len(inputs.digits))
