@@ -14,7 +14,7 @@ from .errors import ContractError
 
 CONTRACT_KEY = "edge_digit.contract"
 SCHEMA_VERSION = 1
-# Names of preprocessing algorithms this runtime implements (see preprocess.py).
+# Names of preprocessing algorithms this runtime implements (see preprocess/).
 KNOWN_PREPROCESS = ("ink-fit-v2",)
 
 

@@ -6,8 +6,11 @@ import cv2
 import numpy as np
 import pytest
 
-from edge_digit.runtime import preprocess as P
-from edge_digit.runtime.preprocess import find_ink, normalize
+from edge_digit.runtime.preprocess import drawn_marks, find_ink, fit, normalize, union
+from edge_digit.runtime.preprocess.ink import WORK_SIDE, _peak_copy
+from edge_digit.runtime.preprocess.marks import without_edge_clutter
+from edge_digit.runtime.preprocess.pixels import shrink
+from edge_digit.runtime.preprocess.polarity import levels
 
 from .test_preprocess import paper_photo, similarity
 
@@ -81,11 +84,11 @@ def test_hairline_in_a_large_photo_is_found_and_widened(contract):
         pic = np.clip(pic + rng.normal(0, 4, pic.shape), 0, 255).astype(np.uint8)
         ink = find_ink(pic)
         assert ink is not None
-        box = P.union(ink.boxes)
+        box = union(ink.boxes)
         assert 280 <= box.x + box.w / 2 <= 370 and 200 <= box.y + box.h / 2 <= 310, box
         out = normalize(pic, contract)
         lit = out > 40
-        assert out.sum() / 255 / lit.sum() >= P.THIN_STROKE - 0.05
+        assert out.sum() / 255 / lit.sum() >= fit.THIN_STROKE - 0.05
 
 
 def test_small_picture_levels_match_the_histogram(contract):
@@ -97,16 +100,16 @@ def test_small_picture_levels_match_the_histogram(contract):
             k = n // 2000 + 1
             cdf = np.cumsum(np.bincount(a.ravel(), minlength=256))
             want = tuple(int(v) for v in np.searchsorted(cdf, (k, n // 2 + 1, n - k + 1)))
-            assert P._levels(a) == want
+            assert levels(a) == want
 
 
 def test_shrink_uses_whole_blocks():
     img = np.zeros((480, 640), np.uint8)
-    small, f = P._shrink(img, P.WORK_SIDE)
+    small, f = shrink(img, WORK_SIDE)
     assert f == 3.0 and small.shape == (160, 213)
-    assert P._shrink(np.zeros((100, 90), np.uint8), P.WORK_SIDE)[1] == 1.0
-    sliver, f = P._shrink(np.zeros((1, 2000), np.uint8), P.WORK_SIDE)
-    assert sliver.shape[1] <= P.WORK_SIDE and f == 8.0
+    assert shrink(np.zeros((100, 90), np.uint8), WORK_SIDE)[1] == 1.0
+    sliver, f = shrink(np.zeros((1, 2000), np.uint8), WORK_SIDE)
+    assert sliver.shape[1] <= WORK_SIDE and f == 8.0
 
 
 @pytest.mark.parametrize("size", [(480, 640), (720, 1280), (300, 700), (1080, 1920), (241, 1030)])
@@ -115,7 +118,7 @@ def test_shrink_gives_the_block_means_of_area_resampling(size):
     rng = np.random.default_rng(sum(size))
     for img in (rng.integers(0, 256, size, dtype=np.uint8), np.full(size, 255, np.uint8),
                 cv2.GaussianBlur(rng.integers(0, 256, size, dtype=np.uint8), (0, 0), 3)):
-        small, f = P._shrink(img, P.WORK_SIDE)
+        small, f = shrink(img, WORK_SIDE)
         k = int(f)
         h, w = (s - s % k for s in size)
         assert np.array_equal(small, cv2.resize(img[:h, :w], (w // k, h // k), interpolation=cv2.INTER_AREA))
@@ -144,7 +147,7 @@ def test_small_thin_digit_under_a_soft_shadow_is_dark_ink():
             pic = np.clip(pic + rng.normal(0, 3, pic.shape), 0, 255).astype(np.uint8)
             ink = find_ink(pic)
             if ink is not None and ink.dark_ink:
-                box = P.union(ink.boxes)
+                box = union(ink.boxes)
                 good += x - 5 <= box.x + box.w / 2 <= x + 30 and y - 30 <= box.y + box.h / 2 <= y + 5
     assert good >= 36, good  # the 64-px witness got about 7 of 40
 
@@ -162,7 +165,7 @@ def test_a_small_digit_in_a_large_photo_is_dark_ink(digits):
         page[y : y + 70, x : x + 70] *= 1 - 0.75 * ink
         found_ink = find_ink(np.clip(page, 0, 255).astype(np.uint8))
         if found_ink is not None and found_ink.dark_ink:
-            box = P.union(found_ink.boxes)
+            box = union(found_ink.boxes)
             found += abs(box.x - x) < 40 and abs(box.y - y) < 40
     assert found == 8, found
 
@@ -181,7 +184,7 @@ def test_faint_hairline_on_a_large_noisy_page_is_found(gradient, contract):
         pic = np.clip(pic - light + rng.normal(0, 4, pic.shape), 0, 255).astype(np.uint8)
         ink = find_ink(pic)
         assert ink is not None and ink.dark_ink, digit
-        box = P.union(ink.boxes)
+        box = union(ink.boxes)
         w, h = cv2.getTextSize(digit, cv2.FONT_HERSHEY_SIMPLEX, 3.0, 1)[0]
         assert x <= box.x + box.w / 2 <= x + w and y - h <= box.y + box.h / 2 <= y, (digit, box)
         assert normalize(pic, contract) is not None
@@ -219,12 +222,12 @@ def test_digit_deep_in_a_soft_shadow_is_found(seed, mnist_subset, classifier):
 def test_peak_copy_matches_shrink_blocks():
     rng = np.random.default_rng(9)
     img = rng.integers(0, 256, (481, 643), dtype=np.uint8)
-    work, f = P._shrink(img, P.WORK_SIDE)
+    work, f = shrink(img, WORK_SIDE)
     k = int(f)
     blocks = img[: 481 - 481 % k, : 643 - 643 % k].reshape(481 // k, k, 643 // k, k)
-    assert np.array_equal(P._peak_copy(img, k, False), blocks.max(axis=(1, 3)))
-    assert np.array_equal(P._peak_copy(img, k, True), 255 - blocks.min(axis=(1, 3)))
-    assert P._peak_copy(img, k, False).shape == work.shape
+    assert np.array_equal(_peak_copy(img, k, False), blocks.max(axis=(1, 3)))
+    assert np.array_equal(_peak_copy(img, k, True), 255 - blocks.min(axis=(1, 3)))
+    assert _peak_copy(img, k, False).shape == work.shape
 
 
 def test_faint_ink_in_a_deep_shadow_keeps_its_contrast(digits, contract):
@@ -259,7 +262,7 @@ def test_large_crops_are_fitted_from_their_block_means(digits, contract, monkeyp
     for d in digits[:10]:
         pic = paper_photo(d, 300, (400, 400), (50, 50), paper=210, ink=30)
         quick = normalize(pic, contract)
-        monkeypatch.setattr(P, "FIT_SIDE", 10**6)
+        monkeypatch.setattr(fit, "FIT_SIDE", 10**6)
         full = normalize(pic, contract)
         monkeypatch.undo()
         assert similarity(quick, full) > 0.97
@@ -294,7 +297,7 @@ def test_clutter_against_the_photos_edge_is_not_part_of_the_digit(digits, contra
         else:
             cv2.circle(pic, (0, 479), 12, 60, -1)
         ink = find_ink(pic)
-        digit = P._without_edge_clutter(ink.boxes, pic.shape)
+        digit = without_edge_clutter(ink.boxes, pic.shape)
         assert all(200 < b.x < 360 and 150 < b.y < 280 for b in digit)  # the digit's pieces only
         assert similarity(normalize(pic, contract), alone) > 0.9
 
@@ -335,7 +338,7 @@ def test_a_piece_of_the_digit_against_the_edge_of_a_tight_crop_stays():
     cv2.line(five, (80, 60), (70, 190), 40, 26)
     cv2.ellipse(five, (150, 270), (125, 110), 0, -150, 140, 40, 26)
     ink = find_ink(five)
-    assert any(b.y == 0 and b.h < 60 for b in P._without_edge_clutter(ink.boxes, five.shape))
+    assert any(b.y == 0 and b.h < 60 for b in without_edge_clutter(ink.boxes, five.shape))
 
 
 @pytest.mark.parametrize("mark", ["box", "circle", "underline"])
@@ -358,4 +361,4 @@ def test_a_twos_foot_drawn_apart_stays_with_it(contract):
     cv2.polylines(pic, [np.array([[140, 40], [185, 30], [200, 60], [160, 110]], np.int32)], False, 40, 3, cv2.LINE_AA)
     cv2.line(pic, (40, 150), (150, 125), 40, 3, cv2.LINE_AA)
     ink = find_ink(pic)
-    assert len(ink.boxes) == 2 and P.drawn_marks(ink) == set()
+    assert len(ink.boxes) == 2 and drawn_marks(ink) == set()

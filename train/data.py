@@ -1,7 +1,7 @@
 """Training data sources: a keras-style .npz, an MNIST IDX folder, or an image folder tree.
 
 Every source becomes a ``Dataset`` of raw uint8 pictures and int labels; the shared
-preprocessing (runtime/preprocess.py) is applied later, by the training pipeline.
+preprocessing (runtime/preprocess/) is applied later, by the training pipeline.
 """
 
 from __future__ import annotations

@@ -1,0 +1,95 @@
+"""Ink that is not the digit: marks drawn around or under the writing (a form's box, a circle,
+an answer line) and clutter against a photo's edge."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .ink import Box, Ink, union
+
+EDGE_CLUTTER = 0.5  # a blob at a photo's edge this far from one digit (share of its size) is clutter
+# an outline drawn around a digit (a form's box, a circle) keeps out of the middle of its own box:
+OUTLINE_CORE = 0.2  # ... the middle being its box less this share of each side
+OUTLINE_CORE_INK = 0.03  # ... where at most this share of its ink lies
+OUTLINE_INNER = 0.3  # ... and it encloses a blob whose middle is there, this share of its shorter side long or longer
+OUTLINE_RUN = 0.5  # ... or it runs through the middle in straight lines as long as this share of what it encloses
+OUTLINE_STRAIGHT = 0.9  # ... which hold this share of its ink
+# a line drawn under a digit: flat (this many times as wide as tall) ...
+UNDERLINE_FLAT = 3.0
+UNDERLINE_LOW = 0.85  # ... its middle below this share of the height of the rest of the ink ...
+UNDERLINE_WIDE = 1.2  # ... this many times as wide as the rest ...
+UNDERLINE_UNDER = 0.9  # ... and under this share of the rest's width (a 2's foot drawn apart may reach far to one side)
+
+
+def drawn_marks(ink: Ink) -> set[int]:
+    """Indices into ``ink.boxes`` of marks drawn around or under the writing rather than written:
+    outlines (a form's box, a circle) and a line under it (an answer line, an underline). Left
+    in, a digit's crop takes them in and the model sees a square; the number reader reads them
+    as digits. Marks that touch the writing are one blob with it and stay."""
+    if len(ink.boxes) < 2:
+        return set()
+    marks = {i for i in range(len(ink.boxes)) if _is_outline(ink, i)}
+    rest = [i for i in range(len(ink.boxes)) if i not in marks]
+    for i in rest:
+        others = [ink.boxes[j] for j in rest if j != i]
+        if others and _is_underline(ink.boxes[i], union(others)):
+            marks.add(i)
+            break
+    return marks if len(marks) < len(ink.boxes) else set()
+
+
+def _is_outline(ink: Ink, i: int) -> bool:
+    """Does blob ``i`` enclose another substantial blob and keep out of the middle of its own box
+    (a box, a circle), or enclose several and run in straight lines between them (a form's comb
+    of boxes with shared walls, a table)? (A 0 encloses no digit; a digit's loop holding a speck
+    does not count: specks are not substantial.)"""
+    box = ink.boxes[i]
+    if ink.labels is None:
+        return False
+    mx, my, inner = OUTLINE_CORE * box.w, OUTLINE_CORE * box.h, OUTLINE_INNER * min(box.w, box.h)
+    enclosed = [other for other in ink.boxes if other is not box and max(other.w, other.h) >= inner
+                and box.x + mx <= other.x + other.w / 2 <= box.x + box.w - mx
+                and box.y + my <= other.y + other.h / 2 <= box.y + box.h - my]
+    if not enclosed:
+        return False
+    x0, y0, x1, y1 = ink._work_region(box, ink.labels.shape)
+    mine = (ink.labels[y0:y1, x0:x1] == ink.ids[i]).view(np.uint8)
+    h, w = mine.shape
+    core = mine[round(h * OUTLINE_CORE) : h - round(h * OUTLINE_CORE), round(w * OUTLINE_CORE) : w - round(w * OUTLINE_CORE)]
+    total = cv2.countNonZero(mine)
+    if cv2.countNonZero(core) <= OUTLINE_CORE_INK * total:
+        return True
+    if len(enclosed) < 2:  # walls between the boxes of a comb part several digits (one digit's pieces can look so)
+        return False
+    # straight: what survives an opening along rows or columns as long as half an enclosed blob
+    run = max(3, round(OUTLINE_RUN * max(b.h for b in enclosed) / ink.scale))
+    rows = cv2.morphologyEx(mine, cv2.MORPH_OPEN, np.ones((1, run), np.uint8))
+    columns = cv2.morphologyEx(mine, cv2.MORPH_OPEN, np.ones((run, 1), np.uint8))
+    return cv2.countNonZero(rows | columns) >= OUTLINE_STRAIGHT * total
+
+
+def _is_underline(line: Box, body: Box) -> bool:
+    """Is ``line`` drawn under the ink ``body``: flat, low, wider than it and under most of it
+    (a 2's foot drawn apart reaches off to one side)?"""
+    under = min(line.x + line.w, body.x + body.w) - max(line.x, body.x)
+    return (line.w >= UNDERLINE_FLAT * line.h and line.y + line.h / 2 >= body.y + UNDERLINE_LOW * body.h
+            and line.w >= UNDERLINE_WIDE * body.w and under >= UNDERLINE_UNDER * body.w)
+
+
+def without_edge_clutter(boxes: list[Box], shape: tuple[int, int]) -> list[Box]:
+    """A photo's ink blobs (largest first) without those against its edge and well away from the
+    largest blob clear of the edge: a speck of vignetting or shadow in a corner, a paper edge, a
+    ruling line the border darkens. One digit in a photo stands clear of the edges; left in,
+    these widen its crop to take them in. A piece next to the digit (a 5's bar in a photo cropped
+    to the ink) stays. (Not for the number reader: a number framed tightly has digits at the edge.)"""
+    digit = next((b for b in boxes if not b.at_edge(shape)), None)
+    if digit is None:
+        return boxes
+    reach = EDGE_CLUTTER * max(digit.w, digit.h)  # how far from the digit's box its own pieces may lie
+
+    def far(b: Box) -> bool:
+        return (b.x > digit.x + digit.w + reach or b.x + b.w < digit.x - reach
+                or b.y > digit.y + digit.h + reach or b.y + b.h < digit.y - reach)
+
+    return [b for b in boxes if not (b.at_edge(shape) and far(b))]
