@@ -1,5 +1,5 @@
 """Ink that is not the digit: marks drawn around or under the writing (a form's box, a circle,
-an answer line) and clutter against a photo's edge."""
+an answer line, apart from the digit or touching it) and clutter against a photo's edge."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 
 from .ink import Box, Ink, union
+from .pixels import KERNEL3, shrink
 
 EDGE_CLUTTER = 0.5  # a blob at a photo's edge this far from one digit (share of its size) is clutter
 # an outline drawn around a digit (a form's box, a circle) keeps out of the middle of its own box:
@@ -20,6 +21,14 @@ UNDERLINE_FLAT = 3.0
 UNDERLINE_LOW = 0.85  # ... its middle below this share of the height of the rest of the ink ...
 UNDERLINE_WIDE = 1.2  # ... this many times as wide as the rest ...
 UNDERLINE_UNDER = 0.9  # ... and under this share of the rest's width (a 2's foot drawn apart may reach far to one side)
+# a line the digit touches (one blob with it), looked for on a copy at most LINE_SIDE large:
+LINE_SIDE = 128
+LINE_RUN = 0.7  # ... straight along this share of the crop's width (the line is the crop's widest part)
+LINE_SLANT = 5  # ... within a band this many copy pixels tall (a page photographed a few degrees askew)
+LINE_LOW = 0.8  # ... its middle below this share of the crop's height
+LINE_THIN = 0.18  # ... spanning no more rows than this share of it (a 2's thick foot spans more)
+LINE_PAST = 0.5  # ... and reaching past the ink above it on both sides by this share of that ink's width
+_SLANT = np.ones((LINE_SLANT, 1), np.uint8)
 
 
 def drawn_marks(ink: Ink) -> set[int]:
@@ -93,3 +102,41 @@ def without_edge_clutter(boxes: list[Box], shape: tuple[int, int]) -> list[Box]:
                 or b.y > digit.y + digit.h + reach or b.y + b.h < digit.y - reach)
 
     return [b for b in boxes if not (b.at_edge(shape) and far(b))]
+
+
+def without_line_below(crop: np.ndarray) -> np.ndarray:
+    """An ink-layer crop (ink bright) with a straight line under the writing wiped out, when the
+    digit touches the line and so is one blob with it: an answer line, a ruled line written
+    on. Left in, the crop is the line's width and the model sees a flat digit over a bar.
+
+    The line must run straight across most of the crop low down, and reach well past the ink
+    above it on both sides: a 2's foot or a 1's base is about as wide as the digit or reaches
+    off to one side (with LINE_PAST, nothing is wiped from any of MNIST's 70,000 digits)."""
+    h, w = crop.shape
+    if w <= h:  # the line is the crop's width, so a crop taller than wide holds none (most digits)
+        return crop
+    small, f = shrink(crop, LINE_SIDE)
+    sh, sw = small.shape
+    _, ink = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    band = cv2.dilate(ink, _SLANT)
+    length = max(3, round(LINE_RUN * sw))
+    # no row low down holds that much ink: no line (most wide digits; cheaper than the opening)
+    low = int((LINE_LOW - LINE_THIN) * sh)
+    if cv2.reduce(band[low:], 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).max() < 255 * length:
+        return crop
+    run = cv2.morphologyEx(band, cv2.MORPH_OPEN, np.ones((1, length), np.uint8)) & ink
+    rows = np.flatnonzero(run.any(axis=1))
+    if len(rows) == 0 or rows.mean() < LINE_LOW * sh or len(rows) > LINE_THIN * sh:
+        return crop
+    line = cv2.dilate(run, KERNEL3)  # and its blurred edges and ends
+    above = cv2.bitwise_and(ink[: rows[0]], cv2.bitwise_not(line[: rows[0]]))  # the writing over it
+    if not above.any():
+        return crop
+    ax, _, aw, _ = cv2.boundingRect(above)
+    lx, _, lw, _ = cv2.boundingRect(run)
+    if ax - lx < LINE_PAST * aw or (lx + lw) - (ax + aw) < LINE_PAST * aw:
+        return crop
+    if f != 1.0:  # back to full resolution (shrink left out the rows and columns short of a block)
+        line = cv2.resize(line, (sw * int(f), sh * int(f)), interpolation=cv2.INTER_NEAREST)
+        line = cv2.copyMakeBorder(line, 0, h - line.shape[0], 0, w - line.shape[1], cv2.BORDER_CONSTANT, value=0)
+    return cv2.bitwise_and(crop, cv2.bitwise_not(line))

@@ -1,5 +1,5 @@
 """Digits written into forms, read by the library: one digit inside a printed box, circled, on
-an answer line (apart from the digit or touching it), in a 400x300 photo-like picture; and
+an answer line (apart from the digit or touching it, level or askew), in a 400x300 photo-like picture; and
 4-digit numbers in a box per digit, a comb of boxes with shared walls, a frame or on a line,
 and with a separator between the second and third digit (a dash, a slash, a full stop, a comma,
 a colon).
@@ -33,6 +33,8 @@ def draw_mark(pic: np.ndarray, mark: str) -> None:
         cv2.line(pic, (X0 - 30, y1 + 15), (x1 + 30, y1 + 15), (60, 60, 60), 2)
     elif mark == "underline touching":
         cv2.line(pic, (X0 - 30, y1 - 12), (x1 + 30, y1 - 12), (60, 60, 60), 2)
+    elif mark == "underline touching, askew":  # about 3 degrees
+        cv2.line(pic, (X0 - 30, y1 - 8), (x1 + 30, y1 - 16), (60, 60, 60), 2)
 
 
 def number_form(pic: np.ndarray, form: str, x0s: list[int]) -> None:
@@ -84,7 +86,7 @@ def main() -> None:
     args = ap.parse_args()
     digits = np.load(args.data)
     clf, rng = Classifier(), np.random.default_rng(1)
-    for mark in ("none", "box", "circle", "underline", "box touching", "underline touching"):
+    for mark in ("none", "box", "circle", "underline", "box touching", "underline touching", "underline touching, askew"):
         right = 0
         for i in range(args.count):
             pic = np.full((300, 400, 3), (235, 240, 242), np.float32)  # BGR paper
