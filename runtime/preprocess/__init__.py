@@ -12,8 +12,8 @@ centred by centre of mass in ``input_size``):
                     components -> where the ink is (not specks); ``Ink.layer`` lifts a crop as
                     ink bright on paper ~0 (ink in a shadow at the lit paper's contrast);
 3. ``normalize``    one digit's crop: its ink blobs less an outline or a line drawn around or
-                    under it (marks.py: a form's box, a circle, an answer line, also one the digit
-                    touches) and clutter against a photo's edge;
+                    under it (marks.py: a form's box, a circle, an answer line, also when the
+                    digit touches them) and clutter against a photo's edge;
 4. ``fit_digit``    (fit.py) contrast stretch, crop to the ink, aspect-preserving fit, centring
                     by centre of mass; hairlines widened to an MNIST-like stroke.
 
@@ -28,7 +28,7 @@ import numpy as np
 from ..contract import Contract
 from .fit import fit_digit
 from .ink import Box, Ink, find_ink, union
-from .marks import drawn_marks, without_edge_clutter, without_line_below
+from .marks import drawn_marks, without_edge_clutter, without_frame, without_line_below
 from .pixels import to_gray
 
 __all__ = ["Box", "Ink", "drawn_marks", "find_ink", "fit_digit", "normalize", "normalize_batch", "to_gray",
@@ -44,7 +44,7 @@ def normalize(image: np.ndarray, contract: Contract, *, rgb: bool = False) -> np
     boxes = [b for i, b in enumerate(ink.boxes) if i not in marks]
     if ink.scale > 1.0 and len(boxes) > 1:
         boxes = without_edge_clutter(boxes, ink.gray.shape)
-    return fit_digit(without_line_below(ink.layer(union(boxes))), contract)
+    return fit_digit(without_line_below(without_frame(ink.layer(union(boxes)))), contract)
 
 
 def to_model_input(digits: np.ndarray, contract: Contract) -> np.ndarray:

@@ -21,21 +21,29 @@ UNDERLINE_FLAT = 3.0
 UNDERLINE_LOW = 0.85  # ... its middle below this share of the height of the rest of the ink ...
 UNDERLINE_WIDE = 1.2  # ... this many times as wide as the rest ...
 UNDERLINE_UNDER = 0.9  # ... and under this share of the rest's width (a 2's foot drawn apart may reach far to one side)
-# a line the digit touches (one blob with it), looked for on a copy at most LINE_SIDE large:
-LINE_SIDE = 128
+# marks the digit touches are looked for on a copy at most this large:
+COPY_SIDE = 128
+# a line the digit touches (one blob with it) ...
 LINE_RUN = 0.7  # ... straight along this share of the crop's width (the line is the crop's widest part)
 LINE_SLANT = 5  # ... within a band this many copy pixels tall (a page photographed a few degrees askew)
 LINE_LOW = 0.8  # ... its middle below this share of the crop's height
 LINE_THIN = 0.18  # ... spanning no more rows than this share of it (a 2's thick foot spans more)
 LINE_PAST = 0.5  # ... and reaching past the ink above it on both sides by this share of that ink's width
 _SLANT = np.ones((LINE_SLANT, 1), np.uint8)
+# a box the digit touches (one blob with it): in crops at least FRAME_MIN_SIDE pixels across ...
+FRAME_MIN_SIDE = 32
+FRAME_RUN = 0.8  # ... each side runs straight along this share of the crop
+FRAME_EDGE = 0.15  # ... within this share of the crop from its edge
+FRAME_THIN = 0.06  # ... spanning at most this share of the crop across (a printed line, not a marker)
+FRAME_INSIDE = 0.1  # ... and this share of the ink at least lies inside, clear of the sides
 
 
 def drawn_marks(ink: Ink) -> set[int]:
     """Indices into ``ink.boxes`` of marks drawn around or under the writing rather than written:
     outlines (a form's box, a circle) and a line under it (an answer line, an underline). Left
     in, a digit's crop takes them in and the model sees a square; the number reader reads them
-    as digits. Marks that touch the writing are one blob with it and stay."""
+    as digits. Marks that touch the writing are one blob with it and stay here (a digit's crop
+    is rid of them by ``without_frame`` and ``without_line_below``)."""
     if len(ink.boxes) < 2:
         return set()
     marks = {i for i in range(len(ink.boxes)) if _is_outline(ink, i)}
@@ -115,9 +123,8 @@ def without_line_below(crop: np.ndarray) -> np.ndarray:
     h, w = crop.shape
     if w <= h:  # the line is the crop's width, so a crop taller than wide holds none (most digits)
         return crop
-    small, f = shrink(crop, LINE_SIDE)
-    sh, sw = small.shape
-    _, ink = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    ink, f = _ink_copy(crop)
+    sh, sw = ink.shape
     band = cv2.dilate(ink, _SLANT)
     length = max(3, round(LINE_RUN * sw))
     # no row low down holds that much ink: no line (most wide digits; cheaper than the opening)
@@ -136,7 +143,60 @@ def without_line_below(crop: np.ndarray) -> np.ndarray:
     lx, _, lw, _ = cv2.boundingRect(run)
     if ax - lx < LINE_PAST * aw or (lx + lw) - (ax + aw) < LINE_PAST * aw:
         return crop
+    return _wiped(crop, line, f)
+
+
+def without_frame(crop: np.ndarray) -> np.ndarray:
+    """An ink-layer crop (ink bright) with a box around the writing wiped out, when the digit
+    touches the box and so is one blob with it (a form's field written to its edges). Left in,
+    the model sees a square.
+
+    All four sides must run straight along most of the crop near its edges and be thin, and ink
+    must lie inside them: a 0 drawn square, or stretched to fill its picture, holds none (with
+    these rules nothing is wiped from any of MNIST's 70,000 digits, whose crops are smaller
+    than FRAME_MIN_SIDE anyway)."""
+    h, w = crop.shape
+    if min(h, w) < FRAME_MIN_SIDE:
+        return crop
+    ink, f = _ink_copy(crop)
+    sh, sw = ink.shape
+    eh, ew = FRAME_EDGE * sh, FRAME_EDGE * sw
+    # cheap first: ink across most of the columns near the top and the bottom (few digits have both)
+    near = max(1, int(eh))
+    if min(cv2.countNonZero(cv2.reduce(band, 0, cv2.REDUCE_MAX)) for band in (ink[:near], ink[sh - near :])) < FRAME_RUN * sw:
+        return crop
+    rows = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, round(FRAME_RUN * sw)), np.uint8))
+    cols = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((round(FRAME_RUN * sh), 1), np.uint8))
+    r, c = np.flatnonzero(rows.any(axis=1)), np.flatnonzero(cols.any(axis=0))
+    top, bottom, left, right = r[r < eh], r[r >= sh - eh], c[c < ew], c[c >= sw - ew]
+    if not (len(top) and len(bottom) and len(left) and len(right)):
+        return crop
+    if max(len(top), len(bottom)) > FRAME_THIN * sh or max(len(left), len(right)) > FRAME_THIN * sw:
+        return crop
+    frame = np.zeros_like(ink)
+    for side in (top, bottom):
+        frame[side[0] : side[-1] + 1] = rows[side[0] : side[-1] + 1]
+    for side in (left, right):
+        frame[:, side[0] : side[-1] + 1] |= cols[:, side[0] : side[-1] + 1]
+    frame = cv2.dilate(frame, KERNEL3)  # and its blurred edges
+    # inside: clear of the frame and of the band along the edges (a hand-drawn side wobbles there)
+    y0, y1, x0, x1 = max(top[-1] + 2, int(eh)), min(bottom[0] - 1, sh - int(eh)), max(left[-1] + 2, int(ew)), min(right[0] - 1, sw - int(ew))
+    inside = cv2.bitwise_and(ink, cv2.bitwise_not(frame))[y0:y1, x0:x1]
+    if cv2.countNonZero(inside) < FRAME_INSIDE * cv2.countNonZero(ink):
+        return crop
+    return _wiped(crop, frame, f)
+
+
+def _ink_copy(crop: np.ndarray) -> tuple[np.ndarray, float]:
+    """A binary ink mask of a copy of ``crop`` at most COPY_SIDE large, and the factor back."""
+    small, f = shrink(crop, COPY_SIDE)
+    return cv2.threshold(small, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[1], f
+
+
+def _wiped(crop: np.ndarray, mark: np.ndarray, f: float) -> np.ndarray:
+    """``crop`` with ``mark`` (a mask over its copy from ``_ink_copy``) wiped out."""
+    h, w = crop.shape
     if f != 1.0:  # back to full resolution (shrink left out the rows and columns short of a block)
-        line = cv2.resize(line, (sw * int(f), sh * int(f)), interpolation=cv2.INTER_NEAREST)
-        line = cv2.copyMakeBorder(line, 0, h - line.shape[0], 0, w - line.shape[1], cv2.BORDER_CONSTANT, value=0)
-    return cv2.bitwise_and(crop, cv2.bitwise_not(line))
+        mark = cv2.resize(mark, (mark.shape[1] * int(f), mark.shape[0] * int(f)), interpolation=cv2.INTER_NEAREST)
+        mark = cv2.copyMakeBorder(mark, 0, h - mark.shape[0], 0, w - mark.shape[1], cv2.BORDER_CONSTANT, value=0)
+    return cv2.bitwise_and(crop, cv2.bitwise_not(mark))
