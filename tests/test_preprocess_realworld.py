@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from edge_digit.runtime.preprocess import drawn_marks, find_ink, fit, normalize, union
-from edge_digit.runtime.preprocess.ink import WORK_SIDE, _peak_copy
+from edge_digit.runtime.preprocess.ink import WORK_SIDE, _peak_copy, work_side
 from edge_digit.runtime.preprocess.marks import without_edge_clutter, without_frame, without_line_below
 from edge_digit.runtime.preprocess.pixels import shrink
 from edge_digit.runtime.preprocess.polarity import levels
@@ -168,6 +168,28 @@ def test_a_small_digit_in_a_large_photo_is_dark_ink(digits):
             box = union(found_ink.boxes)
             found += abs(box.x - x) < 40 and abs(box.y - y) < 40
     assert found == 8, found
+
+
+def test_a_small_digit_in_a_phone_photo_gets_a_second_look(digits):
+    """A 60-px digit in a 4000x3000 photo is about 4 pixels of the 256-px work copy, where no ink
+    stands out of the noise; the second look, on a copy of 8-px blocks, finds it. A blank page
+    of that size stays blank there too."""
+    rng = np.random.default_rng(5)
+    second = 0
+    for i in range(3):
+        page = 200 + rng.normal(0, 4, (3000, 4000)) + np.linspace(-20, 20, 4000)[None]
+        ink = cv2.resize(digits[i], (60, 60), interpolation=cv2.INTER_CUBIC) / 255
+        x, y = int(rng.integers(0, 3940)), int(rng.integers(0, 2940))
+        blank = np.clip(page, 0, 255).astype(np.uint8)
+        page[y : y + 60, x : x + 60] *= 1 - 0.75 * ink
+        found_ink = find_ink(np.clip(page, 0, 255).astype(np.uint8))
+        assert found_ink is not None and found_ink.dark_ink
+        box = union(found_ink.boxes)
+        assert abs(box.x - x) < 40 and abs(box.y - y) < 40
+        second += found_ink.scale == 8.0
+        assert find_ink(blank) is None
+    assert second == 2  # (the first look found the second digit)
+    assert work_side((3000, 4000)) == 500 and work_side((1080, 1920)) == WORK_SIDE
 
 
 @pytest.mark.parametrize("gradient", [0, 40])

@@ -14,7 +14,9 @@ from .paper import local_paper, paper_level
 from .pixels import KERNEL3, MIN_CONTRAST, MIN_INK_LEVEL, SMALL_PICTURE, percentile, shrink
 from .polarity import dark_ink_side, levels
 
-WORK_SIDE = 256  # ink is located on a copy at most this large (photos stay fast)
+WORK_SIDE = 256  # ink is located on a copy at most this large (photos stay fast) ...
+WORK_BLOCK = 8  # ... and, if none stands out there, on one of blocks this large at most ...
+MAX_WORK_SIDE = 504  # ... up to this large (a quarter of its pixels, the most blobs it can hold, fit 16-bit labels)
 NOISE_Z = 4.5  # sparse ink must stand this many noise deviations above the paper
 MIN_STROKE_WORK = 5  # ... and span this many work pixels (noise clusters are smaller)
 KEEP_FRACTION = 0.04  # components smaller than this share of the largest are noise
@@ -135,7 +137,9 @@ def find_ink(gray: np.ndarray, keep_fraction: float = KEEP_FRACTION) -> Ink | No
     small next to a thick 8 elsewhere in the same picture).
 
     Everything here runs on a working copy of at most WORK_SIDE pixels, so a large photo costs
-    little; only the crops later lifted by ``Ink.layer`` are touched at full resolution.
+    little; only the crops later lifted by ``Ink.layer`` are touched at full resolution. A very
+    large photo where no ink stands out there gets a second look on a larger copy
+    (``work_side``): a small digit in a phone's 12 MP photo is a few pixels of the first.
     Polarity: see ``dark_ink_side`` (the border, else the median, else the strokes' details).
     Illumination: see ``paper_level``: a quadratic surface fitted to the paper pixels (not the
     ink) removes gradients and vignetting whatever the stroke width, since no filter kernel has
@@ -144,9 +148,17 @@ def find_ink(gray: np.ndarray, keep_fraction: float = KEEP_FRACTION) -> Ink | No
     pen on a large page), then a noise floor, on a copy that keeps each block's inkiest pixel
     (averaging would thin a hairline's contrast into the noise).
     """
+    ink = _find_ink(gray, keep_fraction, WORK_SIDE)
+    if ink is None and work_side(gray.shape) > WORK_SIDE:
+        ink = _find_ink(gray, keep_fraction, work_side(gray.shape))
+    return ink
+
+
+def _find_ink(gray: np.ndarray, keep_fraction: float, side: int) -> Ink | None:
+    """``find_ink`` on a working copy at most ``side`` pixels large."""
     if min(gray.shape) < 2:  # a one-pixel line holds no digit (and OpenCV reads a 1-column array of <= 4 rows as a scalar)
         return None
-    work, f = shrink(gray, WORK_SIDE)
+    work, f = shrink(gray, side)
     lo, med, hi = levels(work)
     if hi - lo >= MIN_CONTRAST:
         dark_ink, med, clean_border = dark_ink_side(work, lo, med, hi)
@@ -221,6 +233,13 @@ def find_ink(gray: np.ndarray, keep_fraction: float = KEEP_FRACTION) -> Ink | No
     return Ink(gray, dark_ink, paper, f, boxes, labels, tuple(i + 1 for i, _ in kept))
 
 
+def work_side(shape: tuple[int, int]) -> int:
+    """The longest side of a working copy of a picture of ``shape`` in blocks of WORK_BLOCK
+    pixels at most (up to MAX_WORK_SIDE), or WORK_SIDE if that is larger. A 60-px digit in a
+    4000x3000 photo is 4 pixels of a 256-px copy, too few to stand out from the noise; 8 of this."""
+    return min(MAX_WORK_SIDE, max(WORK_SIDE, -(-max(shape) // WORK_BLOCK)))
+
+
 def _over_noise(work: np.ndarray, paper: np.ndarray | int, keep_fraction: float):
     """Faint or sparse ink: what stands a noise floor clear of ``paper`` in ``work`` (the picture,
     or the copy of its blocks' inkiest pixels that keeps a hairline's contrast; the noise floor
@@ -243,8 +262,8 @@ def _components(mask: np.ndarray, keep_fraction: float) -> tuple[np.ndarray, lis
 
     Same results as cv2.connectedComponentsWithStats, cheaper: its stats cost a pass over every
     pixel (~8x a labelling alone, even for one blob), while only the few kept blobs need a box."""
-    # 16-bit labels suffice on a work copy (at most WORK_SIDE**2 pixels, a quarter of them blobs at
-    # most), and OpenCV labels 16-bit maps on one thread: its thread pool, woken for 32-bit ones,
+    # 16-bit labels suffice on a work copy (at most MAX_WORK_SIDE**2 pixels, a quarter of them
+    # blobs at most), and OpenCV labels 16-bit maps on one thread: its thread pool, woken for 32-bit ones,
     # tripled the cost of an MNIST digit's labelling (2 -> 5.5 us)
     count, labels = cv2.connectedComponents(mask, connectivity=8, ltype=cv2.CV_16U)
     if count == 1:

@@ -33,7 +33,7 @@ def levels(work: np.ndarray) -> tuple[int, int, int]:
                 return 0, 0, int(hi)
         v = np.partition(work.ravel(), (k - 1, n // 2, n - k))
         return int(v[k - 1]), int(v[n // 2]), int(v[n - k])
-    # float32 counts are exact here (a work copy has at most WORK_SIDE**2 pixels)
+    # float32 counts are exact here (a work copy has at most MAX_WORK_SIDE**2 pixels)
     cdf = cv2.calcHist([work], [0], None, [256], (0, 256)).ravel().cumsum()
     lo, med, hi = np.searchsorted(cdf, (k, n // 2 + 1, n - k + 1)).tolist()
     return lo, med, hi
