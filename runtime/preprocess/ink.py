@@ -13,6 +13,7 @@ import numpy as np
 from .paper import local_paper, paper_level
 from .pixels import KERNEL3, MIN_CONTRAST, MIN_INK_LEVEL, SMALL_PICTURE, percentile, shrink
 from .polarity import dark_ink_side, levels
+from .sheet import find_sheet, surface_painted
 
 WORK_SIDE = 256  # ink is located on a copy at most this large (photos stay fast) ...
 WORK_BLOCK = 8  # ... and, if none stands out there, on one of blocks this large at most ...
@@ -160,6 +161,11 @@ def _find_ink(gray: np.ndarray, keep_fraction: float, side: int) -> Ink | None:
         return None
     work, f = shrink(gray, side)
     lo, med, hi = levels(work)
+    if hi - lo >= MIN_CONTRAST and (sheet := find_sheet(work, lo, med, hi)) is not None:
+        mask, paper, to_work = sheet
+        gray = surface_painted(gray, mask, paper, to_work * f)  # a sheet on a desk: read the sheet alone
+        work, f = shrink(gray, side)
+        lo, med, hi = levels(work)
     if hi - lo >= MIN_CONTRAST:
         dark_ink, med, clean_border = dark_ink_side(work, lo, med, hi)
     else:

@@ -127,11 +127,17 @@ def without_line_below(crop: np.ndarray) -> np.ndarray:
     sh, sw = ink.shape
     band = cv2.dilate(ink, _SLANT)
     length = max(3, round(LINE_RUN * sw))
-    # no row low down holds that much ink: no line (most wide digits; cheaper than the opening)
+    # The line's rows all lie low down (its middle low, and it is thin): below ``low``. No row
+    # there holds that much ink: no line (most wide digits; cheaper than the opening).
     low = int((LINE_LOW - LINE_THIN) * sh)
     if cv2.reduce(band[low:], 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).max() < 255 * length:
         return crop
-    run = cv2.morphologyEx(band, cv2.MORPH_OPEN, np.ones((1, length), np.uint8)) & ink
+    # The ink above the line is at most half as wide as the crop (LINE_PAST on both sides), and
+    # all ink above ``low`` is above the line: a digit as wide as its foot has none.
+    if cv2.boundingRect(ink[:low])[2] > sw / (1 + 2 * LINE_PAST):
+        return crop
+    run = np.zeros_like(ink)
+    run[low:] = cv2.morphologyEx(band[low:], cv2.MORPH_OPEN, np.ones((1, length), np.uint8)) & ink[low:]
     rows = np.flatnonzero(run.any(axis=1))
     if len(rows) == 0 or rows.mean() < LINE_LOW * sh or len(rows) > LINE_THIN * sh:
         return crop

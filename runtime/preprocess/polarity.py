@@ -51,7 +51,7 @@ def dark_ink_side(work: np.ndarray, lo: int, med: int, hi: int) -> tuple[bool, i
        mid-range and the border may be in shadow; strokes are then the one-sided details.
     """
     span = hi - lo
-    q1, bm, q3 = _border_quartiles(work)
+    q1, bm, q3 = border_quartiles(work)
     sure = abs((bm - lo) - (hi - bm)) / span
     if sure >= SURE_BORDER or (sure >= SURE_MEDIAN and q3 - q1 < EVEN_BORDER * span):
         return bm - lo > hi - bm, bm, q1 == q3
@@ -60,11 +60,11 @@ def dark_ink_side(work: np.ndarray, lo: int, med: int, hi: int) -> tuple[bool, i
     return _dark_strokes(work), med, False
 
 
-def _border_quartiles(work: np.ndarray) -> tuple[int, int, int]:
+def border_quartiles(work: np.ndarray) -> tuple[int, int, int]:
     """The first quartile, median and third quartile of the picture's outermost pixels."""
     h, w = work.shape
     if work.size <= SMALL_PICTURE:  # a border at one level (MNIST, a clean crop) needs no sort
-        lo, hi = cv2.minMaxLoc(work, _border_mask(h, w))[:2]
+        lo, hi = cv2.minMaxLoc(work, border_mask(h, w))[:2]
         if lo == hi:
             return int(lo), int(lo), int(lo)
     edge = np.concatenate((work[0], work[h - 1], work[1 : h - 1, 0], work[1 : h - 1, w - 1]))
@@ -73,7 +73,7 @@ def _border_quartiles(work: np.ndarray) -> tuple[int, int, int]:
 
 
 @functools.lru_cache(maxsize=32)
-def _border_mask(h: int, w: int) -> np.ndarray:
+def border_mask(h: int, w: int) -> np.ndarray:
     """uint8 mask of the outermost pixels of an h x w picture."""
     mask = np.full((h, w), 255, np.uint8)
     mask[1 : h - 1, 1 : w - 1] = 0
