@@ -169,7 +169,8 @@ def without_frame(crop: np.ndarray) -> np.ndarray:
     eh, ew = FRAME_EDGE * sh, FRAME_EDGE * sw
     # cheap first: ink across most of the columns near the top and the bottom (few digits have both)
     near = max(1, int(eh))
-    if min(cv2.countNonZero(cv2.reduce(band, 0, cv2.REDUCE_MAX)) for band in (ink[:near], ink[sh - near :])) < FRAME_RUN * sw:
+    covered = (cv2.countNonZero(cv2.reduce(band, 0, cv2.REDUCE_MAX)) for band in (ink[:near], ink[sh - near :]))
+    if min(covered) < FRAME_RUN * sw:
         return crop
     rows = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, round(FRAME_RUN * sw)), np.uint8))
     cols = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((round(FRAME_RUN * sh), 1), np.uint8))
@@ -186,7 +187,8 @@ def without_frame(crop: np.ndarray) -> np.ndarray:
         frame[:, side[0] : side[-1] + 1] |= cols[:, side[0] : side[-1] + 1]
     frame = cv2.dilate(frame, KERNEL3)  # and its blurred edges
     # inside: clear of the frame and of the band along the edges (a hand-drawn side wobbles there)
-    y0, y1, x0, x1 = max(top[-1] + 2, int(eh)), min(bottom[0] - 1, sh - int(eh)), max(left[-1] + 2, int(ew)), min(right[0] - 1, sw - int(ew))
+    y0, y1 = max(top[-1] + 2, int(eh)), min(bottom[0] - 1, sh - int(eh))
+    x0, x1 = max(left[-1] + 2, int(ew)), min(right[0] - 1, sw - int(ew))
     inside = cv2.bitwise_and(ink, cv2.bitwise_not(frame))[y0:y1, x0:x1]
     if cv2.countNonZero(inside) < FRAME_INSIDE * cv2.countNonZero(ink):
         return crop
