@@ -11,6 +11,7 @@ from edge_digit.runtime.preprocess.ink import WORK_SIDE, _peak_copy, work_side
 from edge_digit.runtime.preprocess.marks import without_edge_clutter, without_frame, without_line_below
 from edge_digit.runtime.preprocess.pixels import shrink
 from edge_digit.runtime.preprocess.polarity import levels
+from edge_digit.runtime.preprocess.ruled import ruled_lines
 from edge_digit.runtime.preprocess.sheet import find_sheet
 
 from .test_preprocess import paper_photo, similarity
@@ -453,6 +454,29 @@ def test_a_square_zero_is_no_box(contract, thickness):
     ink = find_ink(pic)
     crop = ink.layer(union(ink.boxes))
     assert without_frame(crop) is crop
+
+
+@pytest.mark.parametrize("level", [60, 120])
+def test_ruled_lines_the_digit_touches_are_painted_over(mnist_subset, classifier, level):
+    # a page's lines, as dark as the ink or lighter, touching the digit above and below: one
+    # blob with them, the digit was lost in a crop as wide as the page (before: 0 and 12 of 20)
+    right = 0
+    for d, label in zip(mnist_subset["x_test"][:20], mnist_subset["y_test"][:20]):
+        pic = paper_photo(d, 110, (300, 400), (95, 145))
+        for y in (113, 193):
+            cv2.line(pic, (0, y), (399, y), level, 2)
+        right += classifier.predict(pic).label == label
+    assert right >= 19
+
+
+def test_a_z_shaped_two_filling_its_picture_has_no_ruled_lines():
+    # a flat top and a flat foot across the whole picture, but the stroke between them reaches
+    # as far: they are the digit's, not a page's lines
+    pic = np.full((200, 200), 230, np.uint8)
+    cv2.polylines(pic, [np.array([[2, 10], [197, 10], [2, 189], [197, 189]], np.int32)], False, 30, 4)
+    ink = cv2.threshold(pic, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)[1]
+    assert ruled_lines(ink) is None
+    assert ruled_lines(np.vstack([ink, np.full((40, 200), 0, np.uint8)])) is None  # with paper below
 
 
 def test_no_mnist_digit_loses_ink_as_a_line(mnist_subset, contract):

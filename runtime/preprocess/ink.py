@@ -13,6 +13,7 @@ import numpy as np
 from .paper import local_paper, paper_level
 from .pixels import KERNEL3, MIN_CONTRAST, MIN_INK_LEVEL, SMALL_PICTURE, percentile, shrink
 from .polarity import dark_ink_side, levels
+from .ruled import lines_painted, ruled_lines
 from .sheet import find_sheet, surface_painted
 
 WORK_SIDE = 256  # ink is located on a copy at most this large (photos stay fast) ...
@@ -155,8 +156,9 @@ def find_ink(gray: np.ndarray, keep_fraction: float = KEEP_FRACTION) -> Ink | No
     return ink
 
 
-def _find_ink(gray: np.ndarray, keep_fraction: float, side: int) -> Ink | None:
-    """``find_ink`` on a working copy at most ``side`` pixels large."""
+def _find_ink(gray: np.ndarray, keep_fraction: float, side: int, lined: bool = False) -> Ink | None:
+    """``find_ink`` on a working copy at most ``side`` pixels large; ``lined``: ruled lines have
+    been painted over already."""
     if min(gray.shape) < 2:  # a one-pixel line holds no digit (and OpenCV reads a 1-column array of <= 4 rows as a scalar)
         return None
     work, f = shrink(gray, side)
@@ -225,6 +227,8 @@ def _find_ink(gray: np.ndarray, keep_fraction: float, side: int) -> Ink | None:
                     paper = surface
                     break
     else:
+        if not lined and (ruled := ruled_lines(mask)) is not None:  # lined paper: read it without its lines
+            return _find_ink(lines_painted(gray, ruled, f, dark_ink), keep_fraction, side, lined=True)
         labels, kept = _components(mask, keep_fraction)
     if not kept:  # no ink, or only single-pixel specks
         return None

@@ -1,5 +1,6 @@
 """Digits written into forms, read by the library: one digit inside a printed box, circled, on
-an answer line (apart from the digit or touching it, level or askew), in a 400x300 photo-like picture; and
+an answer line (apart from the digit or touching it, level or askew), between ruled lines as
+dark as the ink or lighter, in a 400x300 photo-like picture; and
 4-digit numbers in a box per digit, a comb of boxes with shared walls, a frame or on a line,
 and with a separator between the second and third digit (a dash, a slash, a full stop, a comma,
 a colon).
@@ -35,6 +36,10 @@ def draw_mark(pic: np.ndarray, mark: str) -> None:
         cv2.line(pic, (X0 - 30, y1 - 12), (x1 + 30, y1 - 12), (60, 60, 60), 2)
     elif mark == "underline touching, askew":  # about 3 degrees
         cv2.line(pic, (X0 - 30, y1 - 8), (x1 + 30, y1 - 16), (60, 60, 60), 2)
+    elif mark.startswith("ruled lines"):  # a page's lines across the picture, touching the digit above and below
+        level = int(mark.split()[-1])
+        for y in (Y0 + 18, y1 - 12):
+            cv2.line(pic, (0, y), (pic.shape[1] - 1, y), (level, level, level), 2)
 
 
 def number_form(pic: np.ndarray, form: str, x0s: list[int]) -> None:
@@ -86,7 +91,8 @@ def main() -> None:
     args = ap.parse_args()
     digits = np.load(args.data)
     clf, rng = Classifier(), np.random.default_rng(1)
-    for mark in ("none", "box", "circle", "underline", "box touching", "underline touching", "underline touching, askew"):
+    for mark in ("none", "box", "circle", "underline", "box touching", "underline touching", "underline touching, askew",
+                 "ruled lines at level 60", "ruled lines at level 120"):
         right = 0
         for i in range(args.count):
             pic = np.full((300, 400, 3), (235, 240, 242), np.float32)  # BGR paper
