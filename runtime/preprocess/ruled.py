@@ -13,7 +13,7 @@ RULED_SPAN = 0.8  # a ruled line runs straight across this share of the picture'
 RULED_SLANT = 3  # ... within a band this many work pixels tall (a page a little askew) ...
 RULED_THIN = 0.04  # ... spans at most this share of the picture's height ...
 RULED_COUNT = 2  # ... comes with another one at least (a page's lines; a digit's bar is alone) ...
-RULED_PAST = 0.25  # ... and the rest of the ink keeps this share of its width clear of both ends
+RULED_PAST = 0.25  # ... and the rest of the ink keeps this share of its height clear of both ends
 RULED_INK = 15  # ink this much darker than the lines (brighter, for bright ink) is writing on them
 _SLANT = np.ones((RULED_SLANT, 1), np.uint8)
 
@@ -46,10 +46,10 @@ def ruled_lines(ink: np.ndarray) -> np.ndarray | None:
     ruled = np.isin(labels, lines).astype(np.uint8) * 255
     rest = cv2.bitwise_and(ink, cv2.bitwise_not(cv2.dilate(ruled, _SLANT)))
     if cv2.countNonZero(rest):
-        x, _, rw, _ = cv2.boundingRect(rest)
+        x, _, rw, rh = cv2.boundingRect(rest)
         left = min(stats[i, cv2.CC_STAT_LEFT] for i in lines)
         right = max(stats[i, cv2.CC_STAT_LEFT] + stats[i, cv2.CC_STAT_WIDTH] for i in lines)
-        if x - left < RULED_PAST * rw or right - (x + rw) < RULED_PAST * rw:
+        if x - left < RULED_PAST * rh or right - (x + rw) < RULED_PAST * rh:
             return None
     return ruled
 

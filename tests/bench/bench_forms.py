@@ -1,7 +1,8 @@
 """Digits written into forms, read by the library: one digit inside a printed box, circled, on
 an answer line (apart from the digit or touching it, level or askew), between ruled lines as
 dark as the ink or lighter, in a 400x300 photo-like picture; and
-4-digit numbers in a box per digit, a comb of boxes with shared walls, a frame or on a line,
+4-digit numbers in a box per digit, a comb of boxes with shared walls, a frame, on a line or
+between ruled lines,
 and with a separator between the second and third digit (a dash, a slash, a full stop, a comma,
 a colon).
 
@@ -54,6 +55,9 @@ def number_form(pic: np.ndarray, form: str, x0s: list[int]) -> None:
         cv2.rectangle(pic, (35, 55), (505, 185), 70, 2)
     elif form == "line":
         cv2.line(pic, (40, 175), (510, 175), 70, 2)
+    elif form == "ruled lines":  # a page's lines as dark as the ink, touching the digits above and below
+        for y in (93, 150):
+            cv2.line(pic, (0, y), (pic.shape[1] - 1, y), 60, 2)
 
 
 def draw_separator(pic: np.ndarray, mark: str) -> None:
@@ -104,7 +108,7 @@ def main() -> None:
             right += clf.predict(pic).label == digits["y_test"][i]
         print(f"one digit, {mark}: {right}/{args.count} read right")
     x0s = [60 + j * 110 for j in range(4)]
-    for form in ("none", "boxes", "comb", "frame", "line"):
+    for form in ("none", "boxes", "comb", "frame", "line", "ruled lines"):
         right = sum(number_read_right(clf, digits, rng, (240, 560), x0s, 80, lambda pic: number_form(pic, form, x0s))
                     for _ in range(args.count))
         print(f"4-digit number, {form}: {right}/{args.count} read right")
