@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 
 from .ink import Box, Ink, union
-from .pixels import KERNEL3, shrink
+from .pixels import KERNEL3, at_full_scale, shrink
 
 EDGE_CLUTTER = 0.5  # a blob at a photo's edge this far from one digit (share of its size) is clutter
 # an outline drawn around a digit (a form's box, a circle) keeps out of the middle of its own box:
@@ -203,8 +203,4 @@ def _ink_copy(crop: np.ndarray) -> tuple[np.ndarray, float]:
 
 def _wiped(crop: np.ndarray, mark: np.ndarray, f: float) -> np.ndarray:
     """``crop`` with ``mark`` (a mask over its copy from ``_ink_copy``) wiped out."""
-    h, w = crop.shape
-    if f != 1.0:  # back to full resolution (shrink left out the rows and columns short of a block)
-        mark = cv2.resize(mark, (mark.shape[1] * int(f), mark.shape[0] * int(f)), interpolation=cv2.INTER_NEAREST)
-        mark = cv2.copyMakeBorder(mark, 0, h - mark.shape[0], 0, w - mark.shape[1], cv2.BORDER_CONSTANT, value=0)
-    return cv2.bitwise_and(crop, cv2.bitwise_not(mark))
+    return cv2.bitwise_and(crop, cv2.bitwise_not(at_full_scale(mark, f, crop.shape)))

@@ -72,3 +72,16 @@ def percentile(img: np.ndarray, q: float) -> int:
     """The level below which a share ``q`` of a uint8 picture's pixels lie (a histogram's, cheap)."""
     cdf = cv2.calcHist([img], [0], None, [256], (0, 256)).ravel().cumsum()
     return int(np.searchsorted(cdf, q * cdf[-1]))
+
+
+def at_full_scale(mask: np.ndarray, f: float, shape: tuple[int, int], *, replicate: bool = False) -> np.ndarray:
+    """A mask over a ``shrink`` copy (``f`` the factor back) over the picture of ``shape`` it was
+    made from: each copy pixel covers its block. The rows and columns short of a block, which
+    ``shrink`` left out, are left empty, or with ``replicate`` follow their neighbours."""
+    if f == 1.0:
+        return mask
+    h, w = shape
+    k = int(f)
+    up = cv2.resize(mask, (mask.shape[1] * k, mask.shape[0] * k), interpolation=cv2.INTER_NEAREST)
+    border = cv2.BORDER_REPLICATE if replicate else cv2.BORDER_CONSTANT
+    return cv2.copyMakeBorder(up, 0, h - up.shape[0], 0, w - up.shape[1], border, value=0)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .pixels import SMALL_PICTURE
+from .pixels import SMALL_PICTURE, at_full_scale
 
 RULED_SPAN = 0.8  # a ruled line runs straight across this share of the picture's width ...
 RULED_SLANT = 3  # ... within a band this many work pixels tall (a page a little askew) ...
@@ -58,10 +58,7 @@ def lines_painted(gray: np.ndarray, ruled: np.ndarray, f: float, dark_ink: bool)
     """A copy of ``gray`` with the ``ruled`` lines (a work-copy mask, ``f`` the factor back)
     painted with the paper just above and below them. Ink on a line that is clearly darker than
     the line (brighter, for bright ink) stays: a 2's foot written on it."""
-    h, w = gray.shape
-    if f != 1.0:
-        ruled = cv2.resize(ruled, (ruled.shape[1] * int(f), ruled.shape[0] * int(f)), interpolation=cv2.INTER_NEAREST)
-        ruled = cv2.copyMakeBorder(ruled, 0, h - ruled.shape[0], 0, w - ruled.shape[1], cv2.BORDER_REPLICATE)
+    ruled = at_full_scale(ruled, f, gray.shape, replicate=True)
     # the lines' own level (their inkier quarter), at full resolution: on the work copy a thin
     # line is averaged with the paper beside it
     level = float(np.percentile(gray[ruled > 0], 25 if dark_ink else 75))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .pixels import KERNEL3, SMALL_PICTURE, shrink
+from .pixels import KERNEL3, SMALL_PICTURE, at_full_scale, shrink
 from .polarity import border_mask, border_quartiles
 
 SHEET_SIDE = 128  # looked for on a copy at most this large
@@ -75,10 +75,6 @@ def _step(small: np.ndarray, mask: np.ndarray) -> float:
 def surface_painted(gray: np.ndarray, sheet: np.ndarray, paper: int, f: float) -> np.ndarray:
     """A copy of ``gray`` with everything outside ``sheet`` (a mask over a copy of it, ``f`` the
     factor back) set to the level ``paper``."""
-    h, w = gray.shape
-    if f != 1.0:  # to full resolution; the rows and columns short of a block follow their neighbours
-        sheet = cv2.resize(sheet, (sheet.shape[1] * int(f), sheet.shape[0] * int(f)), interpolation=cv2.INTER_NEAREST)
-        sheet = cv2.copyMakeBorder(sheet, 0, h - sheet.shape[0], 0, w - sheet.shape[1], cv2.BORDER_REPLICATE)
     out = gray.copy()
-    out[sheet == 0] = paper
+    out[at_full_scale(sheet, f, gray.shape, replicate=True) == 0] = paper
     return out
