@@ -154,6 +154,17 @@ def test_small_thin_digit_under_a_soft_shadow_is_dark_ink():
     assert good >= 36, good  # the 64-px witness got about 7 of 40
 
 
+def _large_page(digit: np.ndarray, side: int, shape: tuple[int, int], rng: np.random.Generator):
+    """A page (float levels: paper 200, a gentle gradient, sensor noise) of ``shape`` with the
+    digit written dark in a ``side``-px box somewhere on it, and where (x, y)."""
+    h, w = shape
+    page = 200 + rng.normal(0, 4, shape) + np.linspace(-20, 20, w)[None]
+    ink = cv2.resize(digit, (side, side), interpolation=cv2.INTER_CUBIC) / 255
+    x, y = int(rng.integers(0, w - side)), int(rng.integers(0, h - side))
+    page[y : y + side, x : x + side] *= 1 - 0.75 * ink
+    return page, x, y
+
+
 def test_a_small_digit_in_a_large_photo_is_dark_ink(digits):
     """A 70-px digit in a 3000x2000 photo with a gentle gradient: its strokes are a few of the
     work copy's pixels, fewer than its thinnest tail holds, so the polarity comes from the few
@@ -161,10 +172,7 @@ def test_a_small_digit_in_a_large_photo_is_dark_ink(digits):
     rng = np.random.default_rng(4)
     found = 0
     for i in range(8):
-        page = 200 + rng.normal(0, 4, (2000, 3000)) + np.linspace(-20, 20, 3000)[None]
-        ink = cv2.resize(digits[i], (70, 70), interpolation=cv2.INTER_CUBIC) / 255
-        x, y = int(rng.integers(0, 2930)), int(rng.integers(0, 1930))
-        page[y : y + 70, x : x + 70] *= 1 - 0.75 * ink
+        page, x, y = _large_page(digits[i], 70, (2000, 3000), rng)
         found_ink = find_ink(np.clip(page, 0, 255).astype(np.uint8))
         if found_ink is not None and found_ink.dark_ink:
             box = union(found_ink.boxes)
@@ -221,18 +229,15 @@ def test_a_small_digit_in_a_phone_photo_gets_a_second_look(digits):
     rng = np.random.default_rng(5)
     second = 0
     for i in range(3):
-        page = 200 + rng.normal(0, 4, (3000, 4000)) + np.linspace(-20, 20, 4000)[None]
-        ink = cv2.resize(digits[i], (60, 60), interpolation=cv2.INTER_CUBIC) / 255
-        x, y = int(rng.integers(0, 3940)), int(rng.integers(0, 2940))
-        blank = np.clip(page, 0, 255).astype(np.uint8)
-        page[y : y + 60, x : x + 60] *= 1 - 0.75 * ink
+        page, x, y = _large_page(digits[i], 60, (3000, 4000), rng)
+        blank = np.clip(200 + rng.normal(0, 4, page.shape) + np.linspace(-20, 20, 4000)[None], 0, 255).astype(np.uint8)
         found_ink = find_ink(np.clip(page, 0, 255).astype(np.uint8))
         assert found_ink is not None and found_ink.dark_ink
         box = union(found_ink.boxes)
         assert abs(box.x - x) < 40 and abs(box.y - y) < 40
         second += found_ink.scale == 8.0
         assert find_ink(blank) is None
-    assert second == 2  # (the first look found the second digit)
+    assert second == 2  # (the first look found the other one)
     assert work_side((3000, 4000)) == 500 and work_side((1080, 1920)) == WORK_SIDE
 
 
