@@ -5,12 +5,14 @@ expects (white ink on black, the digit fitted into a ``box`` x ``box`` square an
 centred by centre of mass in ``input_size``):
 
 1. ``to_gray``      (pixels.py) any array (gray, BGR, BGRA, 16-bit, float) -> uint8 gray;
-2. ``find_ink``     (ink.py) polarity (polarity.py: border, median or stroke details), paper
-                    flattening (paper.py: one level, a quadratic, or a local opening under cast
-                    shadows), threshold (Otsu, or a noise floor for sparse hairlines, seen on the
-                    blocks' inkiest pixels or, on squared paper, the averaged copy), connected
-                    components -> where the ink is (not specks); ``Ink.layer`` lifts a crop as
-                    ink bright on paper ~0 (ink in a shadow at the lit paper's contrast);
+2. ``find_ink``     (ink.py) a sheet on a darker desk taken alone (sheet.py), polarity
+                    (polarity.py: border, median or stroke details), paper flattening (paper.py:
+                    one level, a quadratic, or a local opening under cast shadows), threshold
+                    (Otsu, or a noise floor for sparse hairlines, seen on the blocks' inkiest
+                    pixels or, on squared paper, the averaged copy), ruled lines as dark as the
+                    ink painted over (ruled.py), connected components -> where the ink is (not
+                    specks); ``Ink.layer`` lifts a crop as ink bright on paper ~0 (ink in a
+                    shadow at the lit paper's contrast);
 3. ``normalize``    one digit's crop: its ink blobs less an outline or a line drawn around or
                     under it (marks.py: a form's box, a circle, an answer line, also when the
                     digit touches them) and clutter against a photo's edge;

@@ -1,6 +1,6 @@
 """Ruled lines as dark as the writing (a notebook's lines in a dark photo, a form's printed
-lines): the digit touches them and would be one blob with them. Found on the work copy, they
-are painted over with the paper beside them before the ink is looked for."""
+lines): the digit touches them and would be one blob with them. Found in the work copy's ink,
+they are painted over with the paper beside them, and the picture is looked at again."""
 
 from __future__ import annotations
 
