@@ -367,3 +367,20 @@ def test_reading_a_folder_in_workers_gives_the_same_results_and_pictures(tmp_pat
     rows, pictures = runs[1]
     assert len(rows) == 22 and sum("error" in r for r in rows) == 1
     assert "03-2.png" in pictures and len(pictures) == 21
+
+
+def test_a_picture_of_noise_is_judged_on_its_largest_pieces(classifier, monkeypatch):
+    # Random noise leaves thousands of pieces of "ink". Marks are looked for among the largest
+    # blobs only, and the pieces of digits are joined among the largest MAX_PIECES: comparing all
+    # of them in pairs took 25 s on this picture.
+    from edge_digit.runtime import segment
+    from edge_digit.runtime.preprocess import marks
+
+    noise = np.random.default_rng(0).integers(0, 256, (500, 980), dtype=np.uint8)
+    ink = find_ink(noise, READ_KEEP_FRACTION)
+    assert len(ink.boxes) > 5 * segment.MAX_PIECES
+    outlines, pieces = [], []
+    monkeypatch.setattr(marks, "_is_outline", lambda ink, i: outlines.append(i) or False)
+    monkeypatch.setattr(segment, "merge_pieces", lambda segs, height: pieces.append(len(segs)) or list(segs))
+    read_number(classifier, noise)
+    assert max(outlines) < marks.MARK_CANDIDATES and pieces == [segment.MAX_PIECES]

@@ -10,6 +10,7 @@ from .ink import Box, Ink, union
 from .pixels import KERNEL3, at_full_scale, shrink
 
 EDGE_CLUTTER = 0.5  # a blob at a photo's edge this far from one digit (share of its size) is clutter
+MARK_CANDIDATES = 32  # marks drawn around or under the writing are looked for among this many largest blobs
 # an outline drawn around a digit (a form's box, a circle) keeps out of the middle of its own box:
 OUTLINE_CORE = 0.2  # ... the middle being its box less this share of each side
 OUTLINE_CORE_INK = 0.03  # ... where at most this share of its ink lies
@@ -46,9 +47,12 @@ def drawn_marks(ink: Ink) -> set[int]:
     is rid of them by ``without_frame`` and ``without_line_below``)."""
     if len(ink.boxes) < 2:
         return set()
-    marks = {i for i in range(len(ink.boxes)) if _is_outline(ink, i)}
+    # A mark is among the largest blobs (it goes around or under all the writing): only those are
+    # looked at, so a picture of noise or texture, thousands of blobs, costs no more than a form.
+    candidates = range(min(len(ink.boxes), MARK_CANDIDATES))
+    marks = {i for i in candidates if _is_outline(ink, i)}
     rest = [i for i in range(len(ink.boxes)) if i not in marks]
-    for i in rest:
+    for i in (i for i in candidates if i not in marks):
         others = [ink.boxes[j] for j in rest if j != i]
         if others and _is_underline(ink.boxes[i], union(others)):
             marks.add(i)
