@@ -8,9 +8,9 @@ import pytest
 
 from edge_digit.runtime.preprocess import drawn_marks, find_ink, fit, normalize, union
 from edge_digit.runtime.preprocess.ink import WORK_SIDE, _peak_copy, work_side
-from edge_digit.runtime.preprocess.marks import without_edge_clutter, without_frame, without_line_below
+from edge_digit.runtime.preprocess.marks import without_edge_clutter, without_frame, without_line_below, without_touching_marks
 from edge_digit.runtime.preprocess.pixels import shrink
-from edge_digit.runtime.preprocess.polarity import levels
+from edge_digit.runtime.preprocess.polarity import border_quartiles, levels
 from edge_digit.runtime.preprocess.ruled import ruled_lines
 from edge_digit.runtime.preprocess.sheet import find_sheet
 
@@ -219,7 +219,7 @@ def test_a_shadow_across_the_page_is_no_desk(digits):
     page[130:250, 140:260] *= 1 - 0.75 * ink  # the digit straddles the shadow's edge
     page = np.clip(page + np.random.default_rng(0).normal(0, 3, page.shape), 0, 255).astype(np.uint8)
     work = shrink(page, WORK_SIDE)[0]
-    assert find_sheet(work, *levels(work)) is None
+    assert find_sheet(work, *levels(work), border_quartiles(work)[1]) is None
 
 
 def test_a_small_digit_in_a_phone_photo_gets_a_second_look(digits):
@@ -489,7 +489,7 @@ def test_no_mnist_digit_loses_ink_as_a_line(mnist_subset, contract):
     for d in mnist_subset["x_test"]:
         ink = find_ink(d)
         crop = ink.layer(union(ink.boxes))
-        assert without_line_below(crop) is crop and without_frame(crop) is crop
+        assert without_line_below(crop) is crop and without_frame(crop) is crop and without_touching_marks(crop) is crop
 
 
 def test_a_twos_foot_drawn_apart_stays_with_it(contract):

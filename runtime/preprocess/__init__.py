@@ -30,7 +30,7 @@ import numpy as np
 from ..contract import Contract
 from .fit import fit_digit
 from .ink import Box, Ink, find_ink, union
-from .marks import drawn_marks, without_edge_clutter, without_frame, without_line_below
+from .marks import drawn_marks, without_edge_clutter, without_touching_marks
 from .pixels import to_gray
 
 __all__ = ["Box", "Ink", "drawn_marks", "find_ink", "fit_digit", "normalize", "normalize_batch", "to_gray",
@@ -46,7 +46,7 @@ def normalize(image: np.ndarray, contract: Contract, *, rgb: bool = False) -> np
     boxes = [b for i, b in enumerate(ink.boxes) if i not in marks]
     if ink.scale > 1.0 and len(boxes) > 1:
         boxes = without_edge_clutter(boxes, ink.gray.shape)
-    return fit_digit(without_line_below(without_frame(ink.layer(union(boxes)))), contract)
+    return fit_digit(without_touching_marks(ink.layer(union(boxes))), contract)
 
 
 def to_model_input(digits: np.ndarray, contract: Contract) -> np.ndarray:

@@ -12,7 +12,7 @@ import numpy as np
 
 from .paper import local_paper, paper_level
 from .pixels import KERNEL3, MIN_CONTRAST, MIN_INK_LEVEL, SMALL_PICTURE, percentile, shrink
-from .polarity import dark_ink_side, levels
+from .polarity import border_quartiles, dark_ink_side, levels
 from .ruled import lines_painted, ruled_lines
 from .sheet import find_sheet, surface_painted
 
@@ -58,7 +58,7 @@ def union(boxes: list[Box]) -> Box:
 class Ink:
     """Where the ink of a picture is, and how to lift any part of it out as an ink layer."""
 
-    gray: np.ndarray  # the full-resolution picture
+    gray: np.ndarray  # the full-resolution picture (a desk around a sheet, or ruled lines, painted over)
     dark_ink: bool  # ink darker than paper (flipped to MNIST polarity when lifted)
     paper: np.ndarray | int  # paper brightness (after flipping): one level, or a surface at work scale
     scale: float  # full resolution / work resolution
@@ -163,13 +163,15 @@ def _find_ink(gray: np.ndarray, keep_fraction: float, side: int, lined: bool = F
         return None
     work, f = shrink(gray, side)
     lo, med, hi = levels(work)
-    if hi - lo >= MIN_CONTRAST and (sheet := find_sheet(work, lo, med, hi)) is not None:
-        mask, paper, to_work = sheet
-        gray = surface_painted(gray, mask, paper, to_work * f)  # a sheet on a desk: read the sheet alone
-        work, f = shrink(gray, side)
-        lo, med, hi = levels(work)
     if hi - lo >= MIN_CONTRAST:
-        dark_ink, med, clean_border = dark_ink_side(work, lo, med, hi)
+        border = border_quartiles(work)
+        if (sheet := find_sheet(work, lo, med, hi, border[1])) is not None:
+            mask, paper, to_work = sheet
+            gray = surface_painted(gray, mask, paper, to_work * f)  # a sheet on a desk: read the sheet alone
+            work, f = shrink(gray, side)
+            lo, med, hi = levels(work)
+            border = border_quartiles(work)
+        dark_ink, med, clean_border = dark_ink_side(work, lo, med, hi, border)
     else:
         # Blank, or a hairline whose contrast the averaging took (a fine pen on a large page):
         # the blocks' darkest or brightest pixels keep it. Ink is on the side that reaches

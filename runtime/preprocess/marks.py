@@ -44,7 +44,7 @@ def drawn_marks(ink: Ink) -> set[int]:
     outlines (a form's box, a circle) and a line under it (an answer line, an underline). Left
     in, a digit's crop takes them in and the model sees a square; the number reader reads them
     as digits. Marks that touch the writing are one blob with it and stay here (a digit's crop
-    is rid of them by ``without_frame`` and ``without_line_below``)."""
+    is rid of them by ``without_touching_marks``)."""
     if len(ink.boxes) < 2:
         return set()
     # A mark is among the largest blobs (it goes around or under all the writing): only those are
@@ -116,18 +116,32 @@ def without_edge_clutter(boxes: list[Box], shape: tuple[int, int]) -> list[Box]:
     return [b for b in boxes if not (b.at_edge(shape) and far(b))]
 
 
-def without_line_below(crop: np.ndarray) -> np.ndarray:
+def without_touching_marks(crop: np.ndarray) -> np.ndarray:
+    """An ink-layer crop rid of a box and then of a line under the writing that the digit
+    touches (``without_frame``, ``without_line_below``), with one ink copy for both."""
+    h, w = crop.shape
+    framed, lined = min(h, w) >= FRAME_MIN_SIDE, w > h
+    if not (framed or lined):
+        return crop
+    copy = _ink_copy(crop)
+    if framed and (out := without_frame(crop, copy)) is not crop:
+        return without_line_below(out)  # (a copy of the crop without its box)
+    return without_line_below(crop, copy) if lined else crop
+
+
+def without_line_below(crop: np.ndarray, copy: tuple[np.ndarray, float] | None = None) -> np.ndarray:
     """An ink-layer crop (ink bright) with a straight line under the writing wiped out, when the
     digit touches the line and so is one blob with it: an answer line, a ruled line written
     on. Left in, the crop is the line's width and the model sees a flat digit over a bar.
 
     The line must run straight across most of the crop low down, and reach well past the ink
     above it on both sides: a 2's foot or a 1's base is about as wide as the digit or reaches
-    off to one side (with LINE_PAST, nothing is wiped from any of MNIST's 70,000 digits)."""
+    off to one side (with LINE_PAST, nothing is wiped from any of MNIST's 70,000 digits).
+    ``copy``: the crop's ``_ink_copy``, if made already."""
     h, w = crop.shape
     if w <= h:  # the line is the crop's width, so a crop taller than wide holds none (most digits)
         return crop
-    ink, f = _ink_copy(crop)
+    ink, f = copy or _ink_copy(crop)
     sh, sw = ink.shape
     band = cv2.dilate(ink, _SLANT)
     length = max(3, round(LINE_RUN * sw))
@@ -156,7 +170,7 @@ def without_line_below(crop: np.ndarray) -> np.ndarray:
     return _wiped(crop, line, f)
 
 
-def without_frame(crop: np.ndarray) -> np.ndarray:
+def without_frame(crop: np.ndarray, copy: tuple[np.ndarray, float] | None = None) -> np.ndarray:
     """An ink-layer crop (ink bright) with a box around the writing wiped out, when the digit
     touches the box and so is one blob with it (a form's field written to its edges). Left in,
     the model sees a square.
@@ -164,11 +178,11 @@ def without_frame(crop: np.ndarray) -> np.ndarray:
     All four sides must run straight along most of the crop near its edges and be thin, and ink
     must lie inside them: a 0 drawn square, or stretched to fill its picture, holds none (with
     these rules nothing is wiped from any of MNIST's 70,000 digits, whose crops are smaller
-    than FRAME_MIN_SIDE anyway)."""
+    than FRAME_MIN_SIDE anyway). ``copy``: the crop's ``_ink_copy``, if made already."""
     h, w = crop.shape
     if min(h, w) < FRAME_MIN_SIDE:
         return crop
-    ink, f = _ink_copy(crop)
+    ink, f = copy or _ink_copy(crop)
     sh, sw = ink.shape
     eh, ew = FRAME_EDGE * sh, FRAME_EDGE * sw
     # cheap first: ink across most of the columns near the top and the bottom (few digits have both)

@@ -39,9 +39,11 @@ def levels(work: np.ndarray) -> tuple[int, int, int]:
     return lo, med, hi
 
 
-def dark_ink_side(work: np.ndarray, lo: int, med: int, hi: int) -> tuple[bool, int, bool]:
+def dark_ink_side(work: np.ndarray, lo: int, med: int, hi: int,
+                  border: tuple[int, int, int]) -> tuple[bool, int, bool]:
     """Is the ink darker than the paper, a typical paper level, and is the border one exact
-    level? ``lo``, ``med``, ``hi``: the picture's (near-)extreme and median levels. Three
+    level? ``lo``, ``med``, ``hi``: the picture's (near-)extreme and median levels; ``border``:
+    its ``border_quartiles``. Three
     witnesses, the first that is sure answers:
 
     1. the border: paper surrounds a digit, even one stretched to fill its box, whose ink can be
@@ -51,7 +53,7 @@ def dark_ink_side(work: np.ndarray, lo: int, med: int, hi: int) -> tuple[bool, i
        mid-range and the border may be in shadow; strokes are then the one-sided details.
     """
     span = hi - lo
-    q1, bm, q3 = border_quartiles(work)
+    q1, bm, q3 = border
     sure = abs((bm - lo) - (hi - bm)) / span
     if sure >= SURE_BORDER or (sure >= SURE_MEDIAN and q3 - q1 < EVEN_BORDER * span):
         return bm - lo > hi - bm, bm, q1 == q3

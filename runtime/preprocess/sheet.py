@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from .pixels import KERNEL3, SMALL_PICTURE, at_full_scale, shrink
-from .polarity import border_mask, border_quartiles
+from .polarity import border_mask
 
 SHEET_SIDE = 128  # looked for on a copy at most this large
 SHEET_FRAMED = 0.5  # the surface around the sheet holds at least this share of the picture's border ...
@@ -21,14 +21,14 @@ SHEET_EDGE = 40  # ... its edge is a step down this many levels at least ...
 SHEET_PLAIN = 25.0  # ... to a plain surface: its levels spread less than this (std)
 
 
-def find_sheet(work: np.ndarray, lo: int, med: int, hi: int) -> tuple[np.ndarray, int, float] | None:
+def find_sheet(work: np.ndarray, lo: int, med: int, hi: int, border: int) -> tuple[np.ndarray, int, float] | None:
     """A bright sheet that darker surroundings frame, looked for on a small copy of the work copy
     (the sheet is large): its mask there (holes filled, one pixel clear of its edge), its paper
     level and the factor from that copy to the work copy; None when there is none. ``lo``,
-    ``med``, ``hi``: the work copy's (near-)extreme and median levels."""
+    ``med``, ``hi``: the work copy's (near-)extreme and median levels; ``border``: its border's
+    median level."""
     if work.size <= SMALL_PICTURE:
         return None
-    border = border_quartiles(work)[1]
     if border >= (lo + hi) / 2 and border > med - SHEET_EDGE / 2:  # a border neither dark nor darker than most
         return None
     small, f = shrink(work, SHEET_SIDE)
