@@ -499,3 +499,34 @@ def test_a_twos_foot_drawn_apart_stays_with_it(contract):
     cv2.line(pic, (40, 150), (150, 125), 40, 3, cv2.LINE_AA)
     ink = find_ink(pic)
     assert len(ink.boxes) == 2 and drawn_marks(ink) == set()
+
+
+@pytest.mark.parametrize("in_shadow", [False, True])
+def test_an_evenly_lit_page_under_a_sharp_shadow_is_read(digits, contract, in_shadow):
+    """On a page lit evenly but for a sharp cast shadow over its lower third, the paper's one
+    level takes the shadow for ink: a region far wider than any stroke that takes less than
+    two thirds of the light. Seen locally it is paper, whether the digit is in it or above it."""
+    rng = np.random.default_rng(11)
+    good = 0
+    for d in digits[:20]:
+        pic = paper_photo(d, 70, (360, 480), (270 if in_shadow else 40, 200), paper=225, ink=40).astype(np.float32)
+        pic *= shadow(pic.shape, depth=0.55, angle=np.pi / 2 + rng.uniform(-0.3, 0.3), offset=0.2, soft=0.02)
+        pic = np.clip(pic + rng.normal(0, 3, pic.shape), 0, 255).astype(np.uint8)
+        out = normalize(pic, contract)
+        good += out is not None and similarity(out, normalize(d, contract)) > 0.8
+    assert good >= 18, good
+
+
+def test_a_shadow_over_most_of_the_page_is_not_the_paper(digits, contract):
+    """A deep shadow over four fifths of the page holds the median, and the lit paper beyond it
+    is more of the picture than ink covers: the strokes, not the median, name the paper. They
+    are judged on log levels, where ink in a shadow stands out as far as ink in full light."""
+    rng = np.random.default_rng(12)
+    good = 0
+    for d in digits[:20]:
+        pic = paper_photo(d, 70, (360, 480), (250, 200), paper=225, ink=40).astype(np.float32)
+        pic *= shadow(pic.shape, depth=0.7, angle=np.pi / 2 + rng.uniform(-0.3, 0.3), offset=-0.3, soft=0.02)
+        pic = np.clip(pic + rng.normal(0, 3, pic.shape), 0, 255).astype(np.uint8)
+        ink = find_ink(pic)
+        good += ink is not None and ink.dark_ink and similarity(normalize(pic, contract), normalize(d, contract)) > 0.8
+    assert good >= 18, good

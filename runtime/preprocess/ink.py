@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .paper import local_paper, paper_level
+from .paper import MAX_STROKE, local_paper, paper_level
 from .pixels import KERNEL3, MIN_CONTRAST, MIN_INK_LEVEL, SMALL_PICTURE, percentile, shrink
 from .polarity import border_quartiles, dark_ink_side, levels
 from .ruled import lines_painted, ruled_lines
@@ -23,6 +23,8 @@ NOISE_Z = 4.5  # sparse ink must stand this many noise deviations above the pape
 MIN_STROKE_WORK = 5  # ... and span this many work pixels (noise clusters are smaller)
 KEEP_FRACTION = 0.04  # components smaller than this share of the largest are noise
 FEW_BLOBS = 8  # up to this many kept components get their boxes one by one (cheaper than stats of all)
+SHADOW_DEPTH = 0.6  # a region too wide for a stroke that takes at most this share of the paper's light may be a shadow ...
+SHADOW_INK = 0.5  # ... if ink seen under a cast shadow spans at most this share of the picture each way
 SHADED = 0.85  # paper under a digit darker than this share of the lit paper is in a shadow (ink contrast restored)
 
 
@@ -188,7 +190,8 @@ def _find_ink(gray: np.ndarray, keep_fraction: float, side: int, lined: bool = F
         work = cv2.bitwise_not(work)
         lo, med, hi = 255 - hi, 255 - med, 255 - lo
     local = None  # the paper seen locally, once it has been looked at
-    if clean_border and work.size <= SMALL_PICTURE:
+    framed = clean_border and work.size <= SMALL_PICTURE
+    if framed:
         paper = med  # a small picture framed by one exact level (MNIST, a clean crop): that is the paper
     else:
         paper = paper_level(work, med, hi)
@@ -231,7 +234,12 @@ def _find_ink(gray: np.ndarray, keep_fraction: float, side: int, lined: bool = F
     else:
         if not lined and (ruled := ruled_lines(mask)) is not None:  # lined paper: read it without its lines
             return _find_ink(lines_painted(gray, ruled, f, dark_ink), keep_fraction, side, lined=True)
-        labels, kept = _components(mask, keep_fraction)
+        # (a shadow over dark paper only darkens it further: never taken for light ink)
+        shaded = _shadow_look(work, paper, mask, keep_fraction) if dark_ink and local is None and not framed else None
+        if shaded is not None:
+            paper, labels, kept = shaded
+        else:
+            labels, kept = _components(mask, keep_fraction)
     if not kept:  # no ink, or only single-pixel specks
         return None
     kept.sort(key=lambda ir: -ir[1][4])  # largest first (a stable sort: ties keep label order)
@@ -243,6 +251,42 @@ def _find_ink(gray: np.ndarray, keep_fraction: float, side: int, lined: bool = F
         x1, y1 = min(w, math.ceil((x + bw + 1) * f)), min(h, math.ceil((y + bh + 1) * f))
         boxes.append(Box(x0, y0, x1 - x0, y1 - y0))
     return Ink(gray, dark_ink, paper, f, boxes, labels, tuple(i + 1 for i, _ in kept))
+
+
+def _shadow_look(work: np.ndarray, paper: np.ndarray | int, mask: np.ndarray, keep_fraction: float):
+    """A cast shadow over much of an evenly lit page: over the paper's level (``paper``) it passes
+    for ink (``mask``), a region far wider than any stroke. Seen locally (``local_paper``) it is
+    paper again; that look is taken if it leaves a clear ink class spanning no more of the
+    picture than a digit in a photo does. (Where a digit fills its picture, a scan's thick stroke
+    can be the wide region, and the local look would leave only its thin parts, spread over the
+    picture.) Returns the local paper, the label map and the kept blobs, or None."""
+    wh, ww = work.shape
+    radius = MAX_STROKE * max(wh, ww)
+    if cv2.countNonZero(mask) < math.pi * radius * radius:  # no room for such a region
+        return None
+    dist = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
+    if dist.max() <= radius:
+        return None
+    # A shadow takes only part of the light; ink, a digit's thick stroke filling a scan, takes most.
+    region = cv2.compare(dist, radius, cv2.CMP_GT)
+    lit = 255 - (paper if isinstance(paper, int) else cv2.mean(paper, region)[0])  # the paper's brightness, unflipped
+    if cv2.mean(work, region)[0] - (255 - lit) > SHADOW_DEPTH * lit:
+        return None
+    local = local_paper(work)
+    flat = cv2.subtract(work, local)
+    level, mask = cv2.threshold(flat, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    if level < MIN_INK_LEVEL:
+        if (upper := _clear_split(flat, level)) is None:
+            return None
+        _, mask = cv2.threshold(flat, upper, 255, cv2.THRESH_BINARY)
+    labels, kept = _components(mask, keep_fraction)
+    if not kept:
+        return None
+    x0, y0 = min(r[0] for _, r in kept), min(r[1] for _, r in kept)
+    x1, y1 = max(r[0] + r[2] for _, r in kept), max(r[1] + r[3] for _, r in kept)
+    if x1 - x0 > SHADOW_INK * ww or y1 - y0 > SHADOW_INK * wh:
+        return None
+    return local, labels, kept
 
 
 def work_side(shape: tuple[int, int]) -> int:

@@ -13,6 +13,7 @@ from .pixels import SMALL_PICTURE, STATS_SIDE, shrink
 SURE_BORDER = 0.8  # ... for the border's median to name the paper on its own
 SURE_MEDIAN = 0.5  # ... for the border's median, if the border is even, or else the picture's median
 EVEN_BORDER = 0.25  # an even border: its quartiles this close, as a share of the range
+MEDIAN_FAR_SHARE = 0.05  # the picture's median names the paper while its far side holds no more of the picture (ink)
 LIT_BORDER = 0.5  # a border whose quartiles spread this far: lighting spans the range (the median may be shadowed paper)
 DETAIL_BLUR = 0.05  # blur (share of the picture) whose residual are the details that give stroke polarity
 FEW_PIXELS = 4  # ... compared first in the furthest few pixels: a small digit in a large photo is a few work pixels
@@ -48,7 +49,9 @@ def dark_ink_side(work: np.ndarray, lo: int, med: int, hi: int,
 
     1. the border: paper surrounds a digit, even one stretched to fill its box, whose ink can be
        most of the picture (then the median is ink);
-    2. the median: paper is most of a picture, so the median sits on the paper's side;
+    2. the median: paper is most of a picture, so the median sits on the paper's side, unless
+       the far side holds more than ink covers (a shadow over most of the page holds the
+       median, and the lit paper is the far side);
     3. the strokes: when lighting spans the range (a shadow across the page), the median is
        mid-range and the border may be in shadow; strokes are then the one-sided details.
     """
@@ -58,7 +61,11 @@ def dark_ink_side(work: np.ndarray, lo: int, med: int, hi: int,
     if sure >= SURE_BORDER or (sure >= SURE_MEDIAN and q3 - q1 < EVEN_BORDER * span):
         return bm - lo > hi - bm, bm, q1 == q3
     if abs((med - lo) - (hi - med)) >= SURE_MEDIAN * span and q3 - q1 < LIT_BORDER * span:
-        return med - lo > hi - med, med, False
+        dark = med - lo > hi - med
+        mid = (med + (lo if dark else hi)) / 2  # the far side: beyond halfway to the other end
+        beyond = cv2.compare(work, mid, cv2.CMP_LT if dark else cv2.CMP_GT)
+        if cv2.countNonZero(beyond) <= MEDIAN_FAR_SHARE * work.size:
+            return dark, med, False
     return _dark_strokes(work), med, False
 
 
@@ -83,6 +90,17 @@ def border_mask(h: int, w: int) -> np.ndarray:
     return mask
 
 
+def _log_table(floor: float) -> np.ndarray:
+    """uint8 levels -> log(level + floor), spread over 0-255. A shadow multiplies ink and paper
+    alike: on log levels, ink in a shadow stands as far from its paper as ink in full light.
+    ``floor`` keeps the darkest pixels' noise from being stretched without end."""
+    logs = np.log(np.arange(256) + floor)
+    return np.round(255 * (logs - logs[0]) / (logs[-1] - logs[0])).astype(np.uint8)
+
+
+LOG_LEVELS = _log_table(16.0)
+
+
 def _dark_strokes(work: np.ndarray) -> bool:
     """Polarity from strokes: do the picture's details (what a blur over a few stroke widths does
     not explain) reach further below their surroundings or above? Strokes are one-sided details;
@@ -95,6 +113,7 @@ def _dark_strokes(work: np.ndarray) -> bool:
     the strokes of a small thin digit fill; if that is not one-sided either, a thick marker may be
     drawn (its enclosed holes are small bright details that rival its strokes there): a larger
     share, which its strokes fill, answers."""
+    work = cv2.LUT(work, LOG_LEVELS)  # a stroke in a shadow is as one-sided as one in full light
     small, _ = shrink(work, STATS_SIDE)
     blur = cv2.GaussianBlur(small, (0, 0), DETAIL_BLUR * max(small.shape))
     blur = cv2.resize(blur, (work.shape[1], work.shape[0]), interpolation=cv2.INTER_LINEAR)
