@@ -23,7 +23,7 @@ NOISE_Z = 4.5  # sparse ink must stand this many noise deviations above the pape
 MIN_STROKE_WORK = 5  # ... and span this many work pixels (noise clusters are smaller)
 KEEP_FRACTION = 0.04  # components smaller than this share of the largest are noise
 FEW_BLOBS = 8  # up to this many kept components get their boxes one by one (cheaper than stats of all)
-SHADOW_DEPTH = 0.6  # a region too wide for a stroke that takes at most this share of the paper's light may be a shadow ...
+SHADOW_DEPTH = 0.75  # a region too wide for a stroke, at the picture's edge, taking at most this share of the light may be a shadow ...
 SHADOW_INK = 0.5  # ... if ink seen under a cast shadow spans at most this share of the picture each way
 SHADED = 0.85  # paper under a digit darker than this share of the lit paper is in a shadow (ink contrast restored)
 
@@ -265,9 +265,16 @@ def _shadow_look(work: np.ndarray, paper: np.ndarray | int, mask: np.ndarray, ke
     if cv2.countNonZero(mask) < math.pi * radius * radius:  # no room for such a region
         return None
     dist = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
-    if dist.max() <= radius:
+    _, widest, _, (x, y) = cv2.minMaxLoc(dist)
+    if widest <= radius:
         return None
-    # A shadow takes only part of the light; ink, a digit's thick stroke filling a scan, takes most.
+    # A shadow is cast from outside the picture, so it reaches the picture's edge (a marker's
+    # filled loop lies inside it) ...
+    blob = cv2.connectedComponents(mask, connectivity=8, ltype=cv2.CV_16U)[1]
+    blob = cv2.compare(blob, int(blob[y, x]), cv2.CMP_EQ)
+    if not (blob[0].any() or blob[-1].any() or blob[:, 0].any() or blob[:, -1].any()):
+        return None
+    # ... and takes only part of the light; ink takes most (a digit's thick stroke filling a scan).
     region = cv2.compare(dist, radius, cv2.CMP_GT)
     lit = 255 - (paper if isinstance(paper, int) else cv2.mean(paper, region)[0])  # the paper's brightness, unflipped
     if cv2.mean(work, region)[0] - (255 - lit) > SHADOW_DEPTH * lit:
