@@ -545,3 +545,19 @@ def test_a_marker_s_filled_loop_is_ink_not_a_shadow():
     ink = find_ink(pic)
     box = union(ink.boxes)
     assert box.y <= 20 and box.y + box.h >= 86, box  # the loop and the tail
+
+
+def test_a_shadow_over_most_of_the_border_is_not_the_paper(digits, contract):
+    """A pencil digit in the lit third of a page whose left two thirds are in shadow: most of the
+    border is shadowed paper, and its median took that for the paper (the lit part for light
+    ink). Nothing in the picture is near black, so the border spans light and shade, not ink and
+    paper, and the strokes decide."""
+    rng = np.random.default_rng(14)
+    good = 0
+    for d in digits[:20]:
+        pic = paper_photo(d, 70, (360, 480), (150, 370), paper=225, ink=110).astype(np.float32)
+        pic *= shadow(pic.shape, depth=0.6, angle=np.pi + rng.uniform(-0.3, 0.3), offset=-0.2, soft=0.03)
+        pic = np.clip(pic + rng.normal(0, 3, pic.shape), 0, 255).astype(np.uint8)
+        ink = find_ink(pic)
+        good += ink is not None and ink.dark_ink and similarity(normalize(pic, contract), normalize(d, contract)) > 0.8
+    assert good >= 18, good

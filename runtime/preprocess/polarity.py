@@ -15,6 +15,7 @@ SURE_MEDIAN = 0.5  # ... for the border's median, if the border is even, or else
 EVEN_BORDER = 0.25  # an even border: its quartiles this close, as a share of the range
 MEDIAN_FAR_SHARE = 0.05  # the picture's median names the paper while its far side holds no more of the picture (ink)
 LIT_BORDER = 0.5  # a border whose quartiles spread this far: lighting spans the range (the median may be shadowed paper)
+NO_BLACK = 0.15  # ... light and shade, if the darkest level keeps this share of the brightest's light (ink keeps less)
 DETAIL_BLUR = 0.05  # blur (share of the picture) whose residual are the details that give stroke polarity
 FEW_PIXELS = 4  # ... compared first in the furthest few pixels: a small digit in a large photo is a few work pixels
 THIN_TAIL = 1 / 2000  # ... then in tails this share of the work copy: a small thin digit fills it
@@ -48,7 +49,9 @@ def dark_ink_side(work: np.ndarray, lo: int, med: int, hi: int,
     witnesses, the first that is sure answers:
 
     1. the border: paper surrounds a digit, even one stretched to fill its box, whose ink can be
-       most of the picture (then the median is ink);
+       most of the picture (then the median is ink); unless the border spans the range and
+       nothing in the picture is near black: then light and shade span it, and the border may
+       be mostly shadowed paper;
     2. the median: paper is most of a picture, so the median sits on the paper's side, unless
        the far side holds more than ink covers (a shadow over most of the page holds the
        median, and the lit paper is the far side);
@@ -57,10 +60,12 @@ def dark_ink_side(work: np.ndarray, lo: int, med: int, hi: int,
     """
     span = hi - lo
     q1, bm, q3 = border
+    spanning = q3 - q1 >= LIT_BORDER * span  # the border spans the range (light and shade, or ink reaching it)
     sure = abs((bm - lo) - (hi - bm)) / span
-    if sure >= SURE_BORDER or (sure >= SURE_MEDIAN and q3 - q1 < EVEN_BORDER * span):
+    shade = spanning and lo >= NO_BLACK * hi
+    if (sure >= SURE_BORDER and not shade) or (sure >= SURE_MEDIAN and q3 - q1 < EVEN_BORDER * span):
         return bm - lo > hi - bm, bm, q1 == q3
-    if abs((med - lo) - (hi - med)) >= SURE_MEDIAN * span and q3 - q1 < LIT_BORDER * span:
+    if abs((med - lo) - (hi - med)) >= SURE_MEDIAN * span and not spanning:
         dark = med - lo > hi - med
         mid = (med + (lo if dark else hi)) / 2  # the far side: beyond halfway to the other end
         beyond = cv2.compare(work, mid, cv2.CMP_LT if dark else cv2.CMP_GT)
