@@ -518,6 +518,23 @@ def test_an_evenly_lit_page_under_a_sharp_shadow_is_read(digits, contract, in_sh
     assert good >= 18, good
 
 
+def test_a_shadow_whose_edge_runs_out_by_a_corner_is_read(digits, contract):
+    """Where a cast shadow's edge meets the picture's edge at a sharp angle, the shadow is a wedge
+    narrower than the local look's kernel, which leaves it as a sliver against the edge; that
+    sliver is not ink under the shadow (it made the ink span the picture)."""
+    angle = 4.97  # the shadow over the upper part, its edge running out near the top-left corner
+    offset = -0.5 * np.cos(angle) - 0.5 * np.sin(angle) - 0.03
+    rng = np.random.default_rng(15)
+    good = 0
+    for d in digits[:20]:
+        pic = paper_photo(d, 70, (360, 480), (200, 300), paper=225, ink=40).astype(np.float32)
+        pic *= shadow(pic.shape, depth=0.6, angle=angle, offset=offset, soft=0.02)
+        pic = np.clip(pic + rng.normal(0, 3, pic.shape), 0, 255).astype(np.uint8)
+        out = normalize(pic, contract)
+        good += out is not None and similarity(out, normalize(d, contract)) > 0.8
+    assert good >= 18, good
+
+
 def test_a_shadow_over_most_of_the_page_is_not_the_paper(digits, contract):
     """A deep shadow over four fifths of the page holds the median, and the lit paper beyond it
     is more of the picture than ink covers: the strokes, not the median, name the paper. They

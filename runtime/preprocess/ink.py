@@ -287,6 +287,9 @@ def _shadow_look(work: np.ndarray, paper: np.ndarray | int, mask: np.ndarray, ke
             return None
         _, mask = cv2.threshold(flat, upper, 255, cv2.THRESH_BINARY)
     labels, kept = _components(mask, keep_fraction)
+    # where the shadow's edge meets the picture's at a sharp angle, its wedge is narrower than
+    # the local look's kernel and is left as a sliver against the picture's edge
+    kept = [(i, r) for i, r in kept if r[0] > 0 and r[1] > 0 and r[0] + r[2] < ww and r[1] + r[3] < wh]
     if not kept:
         return None
     x0, y0 = min(r[0] for _, r in kept), min(r[1] for _, r in kept)
