@@ -578,3 +578,35 @@ def test_a_shadow_over_most_of_the_border_is_not_the_paper(digits, contract):
         ink = find_ink(pic)
         good += ink is not None and ink.dark_ink and similarity(normalize(pic, contract), normalize(d, contract)) > 0.8
     assert good >= 18, good
+
+
+@pytest.mark.parametrize("light", [0.3, 0.15])
+def test_a_digit_photographed_in_a_dim_room_is_found(digits, contract, light):
+    """In a dim room ink's contrast shrinks with the light (paper 225 and ink 40 become 34 and
+    6 at 15 %), while the camera's noise stays: too little contrast for the levels that tell
+    ink from noise, so "no ink found". Where no ink is found in a dim picture, it is looked at
+    again brightened, as far as its noise allows."""
+    rng = np.random.default_rng(16)
+    good = 0
+    for d in digits[:20]:
+        pic = paper_photo(d, 70, (360, 480), (150, 200), paper=225, ink=40).astype(np.float32) * light
+        pic = np.clip(pic + rng.normal(0, 2, pic.shape), 0, 255).astype(np.uint8)
+        out = normalize(pic, contract)
+        good += out is not None and similarity(out, normalize(d, contract)) > 0.8
+    assert good >= 18, good
+
+
+def test_dim_blank_frames_stay_blank():
+    """The second look at a dim picture must not find ink in a dark frame's noise and texture
+    (a covered webcam, a dim desk): its gain is capped by the noise it would bring up."""
+    rng = np.random.default_rng(17)
+    for level in (10, 30, 60, 100):
+        for sigma in (1.0, 4.0, 8.0):
+            for shape in ((120, 160), (480, 640)):
+                h, w = shape
+                yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+                page = level * (1 - 0.4 * ((xx / w - 0.5) ** 2 + (yy / h - 0.5) ** 2) * 2)  # vignetting
+                grain = cv2.GaussianBlur(rng.normal(0, 1, shape).astype(np.float32), (0, 0), 3)
+                page += 0.02 * level * grain / grain.std()  # the paper's fibre
+                pic = np.clip(page + rng.normal(0, sigma, shape), 0, 255).astype(np.uint8)
+                assert find_ink(pic) is None, (level, sigma, shape)

@@ -140,10 +140,11 @@ def rule(sheet: Sheet, spacing: float, squared: bool, rng: np.random.Generator) 
 
 def photo(covers: list[tuple[np.ndarray, int, int]], size: tuple[int, int], rng: np.random.Generator,
           shadow: float = 0.0, ink: str | None = None, ruling: tuple[float, bool] | None = None,
-          even: bool = False) -> np.ndarray:
+          even: bool = False, exposure: float = 1.0) -> np.ndarray:
     """Ink shapes at given positions on paper, photographed by a phone: BGR uint8. ``ruling``:
     (line spacing in px, squared or not) for notebook paper. ``even``: no gradient or vignette
-    (a page lit evenly, but for the shadow)."""
+    (a page lit evenly, but for the shadow). ``exposure``: the share of the light the camera
+    gets (a dim room); its noise stays."""
     w, h = size
     _, paper = _colour(PAPERS, rng, "white" if ruling else None)
     ink_name, colour = _colour(INKS, rng, ink)
@@ -156,6 +157,7 @@ def photo(covers: list[tuple[np.ndarray, int, int]], size: tuple[int, int], rng:
     gradient, vignette = rng.uniform(0, 0.35), rng.uniform(0, 0.35)
     sheet.light(rng, gradient=0.0 if even else gradient, vignette=0.0 if even else vignette, shadow=shadow)
     sheet.perspective(rng, 0.03)
+    sheet.pixels *= exposure
     sheet.camera(rng, blur=rng.uniform(0, 1.0) * max(w, h) / 640, noise=rng.uniform(1.5, 7))
     return sheet.bgr()
 

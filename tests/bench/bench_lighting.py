@@ -1,0 +1,56 @@
+"""Photos in poor light: MNIST test digits written in a pen, 40-120 px high, on a 640x480 photo of
+paper, read by the library.
+
+- A cast shadow across the page (a hand, the phone) taking 30-75 % of the light; the page lit
+  evenly but for the shadow, or with the gradient and vignette of the real-world set's photos.
+- A dim room: the camera gets 12-100 % of the light, and its sensor noise stays.
+
+    python tests/bench/bench_lighting.py [--data ../shared/data/mnist.npz] [--count 80]
+
+Prints, per row, how many were read right.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+import glyphs
+import scenes
+from edge_digit import Classifier
+
+FIRST = 5000  # test digits from here on
+
+
+def read_right(clf: Classifier, x_test: np.ndarray, y_test: np.ndarray, count: int, seed: int, **light) -> int:
+    rng, right = np.random.default_rng(seed), 0
+    for i in range(count):
+        cover = glyphs.mnist_shape(x_test[FIRST + i], rng.uniform(0.05, 0.13))
+        digit = scenes.scale_to_height(cover, rng.uniform(40, 120))
+        x, y = scenes.place(640, 480, digit, rng)
+        pic = scenes.photo([(digit, x, y)], (640, 480), rng, **light)
+        right += clf.predict(pic).label == y_test[FIRST + i]
+    return right
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default="../shared/data/mnist.npz")
+    ap.add_argument("--count", type=int, default=80, help="photos per row")
+    args = ap.parse_args()
+    digits = np.load(args.data)
+    x_test, y_test = digits["x_test"], digits["y_test"]
+    clf = Classifier()
+    for even in (True, False):
+        for depth in (0.3, 0.45, 0.6, 0.75):
+            right = read_right(clf, x_test, y_test, args.count, int(depth * 100), shadow=depth, even=even)
+            lighting = "page lit evenly" if even else "gradient and vignette"
+            print(f"shadow taking {depth:.0%} of the light, {lighting}: {right}/{args.count} read right")
+    for exposure in (1.0, 0.5, 0.3, 0.2, 0.12):
+        right = read_right(clf, x_test, y_test, args.count, 1000 + int(exposure * 100), exposure=exposure)
+        print(f"dim room, {exposure:.0%} of the light: {right}/{args.count} read right")
+
+
+if __name__ == "__main__":
+    main()
