@@ -584,8 +584,8 @@ def test_a_shadow_over_most_of_the_border_is_not_the_paper(digits, contract):
 def test_a_digit_photographed_in_a_dim_room_is_found(digits, contract, light):
     """In a dim room ink's contrast shrinks with the light (paper 225 and ink 40 become 34 and
     6 at 15 %), while the camera's noise stays: too little contrast for the levels that tell
-    ink from noise, so "no ink found". Where no ink is found in a dim picture, it is looked at
-    again brightened, as far as its noise allows."""
+    ink from noise, so "no ink found". A dim picture is brightened first, as far as its noise
+    allows."""
     rng = np.random.default_rng(16)
     good = 0
     for d in digits[:20]:
@@ -597,8 +597,8 @@ def test_a_digit_photographed_in_a_dim_room_is_found(digits, contract, light):
 
 
 def test_dim_blank_frames_stay_blank():
-    """The second look at a dim picture must not find ink in a dark frame's noise and texture
-    (a covered webcam, a dim desk): its gain is capped by the noise it would bring up."""
+    """Brightening a dim picture must not make ink of a dark frame's noise (a covered webcam, a
+    dim desk): its gain is capped by the noise it would bring up."""
     rng = np.random.default_rng(17)
     for level in (10, 30, 60, 100):
         for sigma in (1.0, 4.0, 8.0):

@@ -23,8 +23,8 @@ NOISE_Z = 4.5  # sparse ink must stand this many noise deviations above the pape
 MIN_STROKE_WORK = 5  # ... and span this many work pixels (noise clusters are smaller)
 KEEP_FRACTION = 0.04  # components smaller than this share of the largest are noise
 FEW_BLOBS = 8  # up to this many kept components get their boxes one by one (cheaper than stats of all)
-DIM = 128  # a picture whose brightest level is below this is underexposed: where no ink is found ...
-DIM_GAIN = 4.0  # ... it is looked at again brightened by this gain at most ...
+DIM = 128  # a picture whose brightest level is below this is underexposed ...
+DIM_GAIN = 4.0  # ... and brightened by this gain at most ...
 DIM_NOISE = 6.0  # ... and no more than brings its noise and texture (robust deviation, work copy) to this
 DIM_TEXTURE = 4.0  # ... measured against a blur this wide (work pixels)
 SHADOW_DEPTH = 0.75  # a region too wide for a stroke, at the picture's edge, taking at most this share of the light may be a shadow ...
@@ -154,25 +154,21 @@ def find_ink(gray: np.ndarray, keep_fraction: float = KEEP_FRACTION) -> Ink | No
     to be wider than a stroke; only lighting no quadratic follows (a cast shadow's edge) is
     seen through a local opening. Threshold: Otsu, unless the ink is too sparse for it (a fine
     pen on a large page), then a noise floor, on a copy that keeps each block's inkiest pixel
-    (averaging would thin a hairline's contrast into the noise). An underexposed picture where
-    no ink stands out is looked at again brightened (``_exposure_gain``).
+    (averaging would thin a hairline's contrast into the noise). An underexposed picture is
+    brightened first (``_exposure_gain``).
     """
     ink = _find_ink(gray, keep_fraction, WORK_SIDE)
     if ink is None and work_side(gray.shape) > WORK_SIDE:
         ink = _find_ink(gray, keep_fraction, work_side(gray.shape))
-    if ink is None and (gain := _exposure_gain(gray)) > 1:
-        ink = _find_ink(cv2.convertScaleAbs(gray, alpha=gain), keep_fraction, WORK_SIDE)
     return ink
 
 
-def _exposure_gain(gray: np.ndarray) -> float:
-    """How far to brighten an underexposed picture (a dim room, a webcam) whose ink was not found:
-    ink's contrast shrinks with the light, but the levels that tell ink from noise do not. Up
-    to full range, by a gain capped so that the picture's noise stays as low as a picture in
-    good light has (a dark frame's noise must not pass for ink); 1 for a picture that is not
-    dim, or whose paper is not its bright side (chalk on a board)."""
-    work, _ = shrink(gray, WORK_SIDE)
-    lo, med, hi = levels(work)
+def _exposure_gain(work: np.ndarray, lo: int, med: int, hi: int) -> float:
+    """How far to brighten an underexposed working copy (a dim room, a webcam; ``lo``, ``med``,
+    ``hi`` its ``levels``): ink's contrast shrinks with the light, but the levels that tell ink
+    from noise do not. Up to full range, by a gain capped so that the picture's noise stays as
+    low as a picture in good light has (a dark frame's noise must not pass for ink); 1 for a
+    picture that is not dim, or whose paper is not its bright side (chalk on a board)."""
     if hi >= DIM or med - lo <= hi - med:
         return 1.0
     # the noise and texture: robust deviation of the pixels from their surroundings
@@ -187,6 +183,9 @@ def _find_ink(gray: np.ndarray, keep_fraction: float, side: int, lined: bool = F
         return None
     work, f = shrink(gray, side)
     lo, med, hi = levels(work)
+    if not lined and (gain := _exposure_gain(work, lo, med, hi)) > 1:  # (lined: brightened already)
+        gray, work = cv2.convertScaleAbs(gray, alpha=gain), cv2.convertScaleAbs(work, alpha=gain)
+        lo, med, hi = levels(work)
     if hi - lo >= MIN_CONTRAST:
         border = border_quartiles(work)
         if (sheet := find_sheet(work, lo, med, hi, border[1])) is not None:
