@@ -27,7 +27,8 @@ DIM = 128  # a picture whose brightest level is below this is underexposed ...
 DIM_GAIN = 4.0  # ... and brightened by this gain at most ...
 DIM_NOISE = 6.0  # ... and no more than brings its noise and texture (robust deviation, work copy) to this
 DIM_TEXTURE = 4.0  # ... measured against a blur this wide (work pixels)
-SHADOW_DEPTH = 0.75  # a region too wide for a stroke, at the picture's edge, taking at most this share of the light may be a shadow ...
+SHADOW_DEPTH = 0.75  # a region too wide for a stroke, at the picture's edge, taking at most this
+# share of the light may be a shadow ...
 SHADOW_INK = 0.5  # ... if ink seen under a cast shadow spans at most this share of the picture each way
 SHADED = 0.85  # paper under a digit darker than this share of the lit paper is in a shadow (ink contrast restored)
 
@@ -255,9 +256,9 @@ def _find_ink(gray: np.ndarray, keep_fraction: float, side: int, lined: bool = F
     else:
         if not lined and (ruled := ruled_lines(mask)) is not None:  # lined paper: read it without its lines
             return _find_ink(lines_painted(gray, ruled, f, dark_ink), keep_fraction, side, lined=True)
-        # (a shadow over dark paper only darkens it further: never taken for light ink)
-        shaded = _shadow_look(work, paper, mask, keep_fraction) if dark_ink and local is None and not framed else None
-        if shaded is not None:
+        # (a shadow only darkens: on dark paper it is never taken for light ink)
+        shaded = dark_ink and local is None and not framed and _shadow_look(work, paper, mask, keep_fraction)
+        if shaded:
             paper, labels, kept = shaded
         else:
             labels, kept = _components(mask, keep_fraction)

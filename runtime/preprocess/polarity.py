@@ -13,7 +13,7 @@ from .pixels import SMALL_PICTURE, STATS_SIDE, shrink
 SURE_BORDER = 0.8  # ... for the border's median to name the paper on its own
 SURE_MEDIAN = 0.5  # ... for the border's median, if the border is even, or else the picture's median
 EVEN_BORDER = 0.25  # an even border: its quartiles this close, as a share of the range
-MEDIAN_FAR_SHARE = 0.05  # the picture's median names the paper while its far side holds no more of the picture (ink)
+MEDIAN_FAR_SHARE = 0.05  # the median names the paper while its far side holds no more of the picture (ink)
 LIT_BORDER = 0.5  # a border whose quartiles spread this far: lighting spans the range (the median may be shadowed paper)
 NO_BLACK = 0.15  # ... light and shade, if the darkest level keeps this share of the brightest's light (ink keeps less)
 DETAIL_BLUR = 0.05  # blur (share of the picture) whose residual are the details that give stroke polarity
