@@ -14,6 +14,7 @@ SURE_BORDER = 0.8  # ... for the border's median to name the paper on its own
 SURE_MEDIAN = 0.5  # ... for the border's median, if the border is even, or else the picture's median
 EVEN_BORDER = 0.25  # an even border: its quartiles this close, as a share of the range
 MEDIAN_FAR_SHARE = 0.05  # the median names the paper while its far side holds no more of the picture (ink)
+FAR_SAMPLE = 4  # ... counted on every this many pixels each way
 LIT_BORDER = 0.5  # a border whose quartiles spread this far: lighting spans the range (the median may be shadowed paper)
 NO_BLACK = 0.15  # ... light and shade, if the darkest level keeps this share of the brightest's light (ink keeps less)
 DETAIL_BLUR = 0.05  # blur (share of the picture) whose residual are the details that give stroke polarity
@@ -68,8 +69,8 @@ def dark_ink_side(work: np.ndarray, lo: int, med: int, hi: int,
     if abs((med - lo) - (hi - med)) >= SURE_MEDIAN * span and not spanning:
         dark = med - lo > hi - med
         mid = (med + (lo if dark else hi)) / 2  # the far side: beyond halfway to the other end
-        beyond = cv2.compare(work, mid, cv2.CMP_LT if dark else cv2.CMP_GT)
-        if cv2.countNonZero(beyond) <= MEDIAN_FAR_SHARE * work.size:
+        sample = work[::FAR_SAMPLE, ::FAR_SAMPLE]  # (a share: every 4th pixel each way tells it, cheaper)
+        if np.count_nonzero(sample < mid if dark else sample > mid) <= MEDIAN_FAR_SHARE * sample.size:
             return dark, med, False
     return _dark_strokes(work), med, False
 
