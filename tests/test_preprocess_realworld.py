@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+from edge_digit import read_number
 from edge_digit.runtime.preprocess import drawn_marks, find_ink, fit, normalize, union
 from edge_digit.runtime.preprocess.ink import WORK_SIDE, _peak_copy, work_side
 from edge_digit.runtime.preprocess.marks import without_edge_clutter, without_frame, without_line_below, without_touching_marks
@@ -424,6 +425,38 @@ def test_a_box_circle_or_line_drawn_around_the_digit_is_left_out(digits, contrac
         else:
             cv2.line(pic, (115, 220), (285, 220), 60, 2)
         assert similarity(normalize(pic, contract), normalize(d, contract)) > 0.9, mark
+
+
+@pytest.mark.parametrize("side", ["left", "above"])
+def test_a_margin_line_beside_the_digit_is_left_out(digits, contract, side):
+    """A notebook's margin line (or a table's border) ruled across the page, close beside the
+    digit: it is not clutter far from the digit, and the crop took it in. Straight through most
+    of the picture and thin, far longer than the digit is tall, it is a ruling, not writing; cut
+    short by a dark corner, it still is."""
+    rng = np.random.default_rng(18)
+    for d in digits[:15]:
+        pic = paper_photo(d, 80, (360, 480), (140, 200), paper=230, ink=40).astype(np.float32)
+        if side == "left":
+            cv2.line(pic, (185, 0), (183, 300), 120, 2)  # to 300 of 360 rows: a dark corner below
+        else:
+            cv2.line(pic, (0, 125), (479, 128), 120, 2)
+        pic = np.clip(pic + rng.normal(0, 3, pic.shape), 0, 255).astype(np.uint8)
+        assert similarity(normalize(pic, contract), normalize(d, contract)) > 0.85, side
+
+
+def test_a_tight_crop_s_1_is_no_ruling(mnist_subset, classifier):
+    """A 1 in a tight crop of a number runs from edge to edge too, but is about as tall as the
+    digits beside it: it stays a digit."""
+    one, seven = (mnist_subset["x_test"][np.flatnonzero(mnist_subset["y_test"] == k)[0]] for k in (1, 7))
+    crops = []
+    for d, zoom in ((one, 4.0), (seven, 3.0)):  # the 7 a little shorter: the 1 alone runs edge to edge
+        ys, xs = np.nonzero(d > 40)
+        crops.append(255 - cv2.resize(d[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1], None, fx=zoom, fy=zoom))
+    h = crops[0].shape[0]
+    top = (h - crops[1].shape[0]) // 2
+    seven = cv2.copyMakeBorder(crops[1], top, h - crops[1].shape[0] - top, 0, 0, cv2.BORDER_CONSTANT, value=255)
+    row = np.hstack([crops[0], np.full((h, 30), 255, np.uint8), seven])
+    assert read_number(classifier, row).number == "17"
 
 
 @pytest.mark.parametrize("rise", [0, 8])

@@ -22,6 +22,10 @@ UNDERLINE_FLAT = 3.0
 UNDERLINE_LOW = 0.85  # ... its middle below this share of the height of the rest of the ink ...
 UNDERLINE_WIDE = 1.2  # ... this many times as wide as the rest ...
 UNDERLINE_UNDER = 0.9  # ... and under this share of the rest's width (a 2's foot drawn apart may reach far to one side)
+# a line ruled across the page: from an edge across this share of the picture at least ...
+RULING_SPAN = 0.75
+RULING_LONG = 2.0  # ... this many times as long as any other blob is across it
+RULING_THIN = 0.03  # ... and no thicker on average (its area over its length) than this share of its length
 # marks the digit touches are looked for on a copy at most this large:
 COPY_SIDE = 128
 # a line the digit touches (one blob with it) ...
@@ -40,8 +44,9 @@ FRAME_INSIDE = 0.1  # ... and this share of the ink at least lies inside, clear 
 
 
 def drawn_marks(ink: Ink) -> set[int]:
-    """Indices into ``ink.boxes`` of marks drawn around or under the writing rather than written:
-    outlines (a form's box, a circle) and a line under it (an answer line, an underline). Left
+    """Indices into ``ink.boxes`` of marks drawn around, beside or under the writing rather than
+    written: outlines (a form's box, a circle), lines ruled across the page (a notebook's margin
+    line) and a line under it (an answer line, an underline). Left
     in, a digit's crop takes them in and the model sees a square; the number reader reads them
     as digits. Marks that touch the writing are one blob with it and stay here (a digit's crop
     is rid of them by ``without_touching_marks``)."""
@@ -50,7 +55,7 @@ def drawn_marks(ink: Ink) -> set[int]:
     # A mark is among the largest blobs (it goes around or under all the writing): only those are
     # looked at, so a picture of noise or texture, thousands of blobs, costs no more than a form.
     candidates = range(min(len(ink.boxes), MARK_CANDIDATES))
-    marks = {i for i in candidates if _is_outline(ink, i)}
+    marks = {i for i in candidates if _is_outline(ink, i) or _is_ruling(ink, i)}
     rest = [i for i in range(len(ink.boxes)) if i not in marks]
     for i in (i for i in candidates if i not in marks):
         others = [ink.boxes[j] for j in rest if j != i]
@@ -88,6 +93,26 @@ def _is_outline(ink: Ink, i: int) -> bool:
     rows = cv2.morphologyEx(mine, cv2.MORPH_OPEN, np.ones((1, run), np.uint8))
     columns = cv2.morphologyEx(mine, cv2.MORPH_OPEN, np.ones((run, 1), np.uint8))
     return cv2.countNonZero(rows | columns) >= OUTLINE_STRAIGHT * total
+
+
+def _is_ruling(ink: Ink, i: int) -> bool:
+    """Is blob ``i`` a line printed or ruled across the page (a notebook's margin line, a table's
+    border): through most of the picture from an edge, thin for its length, and far longer than
+    the rest of the ink is across it? (A tight crop's 1 runs edge to edge too, but is about as
+    tall as the digits beside it, and thick for its length.)"""
+    box, (h, w) = ink.boxes[i], ink.gray.shape
+    # (from one edge at least: a photo's dark corners can cut the line short at the other)
+    down = box.h >= RULING_SPAN * h and (box.y <= 0 or box.y + box.h >= h)
+    across = box.w >= RULING_SPAN * w and (box.x <= 0 or box.x + box.w >= w)
+    if not (down or across) or ink.labels is None:
+        return False
+    others = [b for j, b in enumerate(ink.boxes) if j != i]
+    length = box.h if down else box.w
+    if not others or length < RULING_LONG * max(b.h if down else b.w for b in others):
+        return False
+    x0, y0, x1, y1 = ink._work_region(box, ink.labels.shape)
+    area = cv2.countNonZero((ink.labels[y0:y1, x0:x1] == ink.ids[i]).view(np.uint8)) * ink.scale**2
+    return area / length <= RULING_THIN * length
 
 
 def _is_underline(line: Box, body: Box) -> bool:

@@ -1,10 +1,10 @@
 """Digits written into forms, read by the library: one digit inside a printed box, circled, on
 an answer line (apart from the digit or touching it, level or askew), between ruled lines as
-dark as the ink or lighter, in a 400x300 photo-like picture; and
+dark as the ink or lighter, beside a notebook's margin line, in a 400x300 photo-like picture; and
 4-digit numbers in a box per digit, a comb of boxes with shared walls, a frame, on a line or
 between ruled lines,
-and with a separator between the second and third digit (a dash, a slash, a full stop, a comma,
-a colon).
+with a separator between the second and third digit (a dash, a slash, a full stop, a comma,
+a colon), and beside a margin line.
 
     python tests/bench/bench_forms.py [--data ../shared/data/mnist.npz] [--count 40]
 
@@ -37,6 +37,8 @@ def draw_mark(pic: np.ndarray, mark: str) -> None:
         cv2.line(pic, (X0 - 30, y1 - 12), (x1 + 30, y1 - 12), (60, 60, 60), 2)
     elif mark == "underline touching, askew":  # about 3 degrees
         cv2.line(pic, (X0 - 30, y1 - 8), (x1 + 30, y1 - 16), (60, 60, 60), 2)
+    elif mark == "margin line":  # a notebook's margin line, red, a quarter of the digit's size to its left
+        cv2.line(pic, (X0 - 25, 0), (X0 - 27, pic.shape[0] - 1), (80, 80, 200), 2)
     elif mark.startswith("ruled lines"):  # a page's lines across the picture, touching the digit above and below
         level = int(mark.split()[-1])
         for y in (Y0 + 18, y1 - 12):
@@ -58,6 +60,8 @@ def number_form(pic: np.ndarray, form: str, x0s: list[int]) -> None:
     elif form == "ruled lines":  # a page's lines as dark as the ink, touching the digits above and below
         for y in (93, 150):
             cv2.line(pic, (0, y), (pic.shape[1] - 1, y), 60, 2)
+    elif form == "margin line":  # a notebook's margin line left of the number (grey as red ink is)
+        cv2.line(pic, (x0s[0] - 20, 0), (x0s[0] - 22, pic.shape[0] - 1), 110, 2)
 
 
 def draw_separator(pic: np.ndarray, mark: str) -> None:
@@ -72,6 +76,17 @@ def draw_separator(pic: np.ndarray, mark: str) -> None:
     elif mark == ":":
         cv2.circle(pic, (285, 85), 5, 40, -1)
         cv2.circle(pic, (285, 125), 5, 40, -1)
+
+
+def digit_read_right(clf: Classifier, digits, rng: np.random.Generator, i: int, mark: str) -> bool:
+    """Test digit ``i`` written SIDE px tall on BGR paper with ``mark``: is it read right?"""
+    pic = np.full((300, 400, 3), (235, 240, 242), np.float32)
+    ink = cv2.resize(digits["x_test"][i], (SIDE, SIDE), interpolation=cv2.INTER_CUBIC)[..., None] / 255
+    region = pic[Y0 : Y0 + SIDE, X0 : X0 + SIDE]
+    region[:] = region * (1 - ink) + 40 * ink
+    draw_mark(pic, mark)
+    pic = np.clip(pic + rng.normal(0, 3, pic.shape), 0, 255).astype(np.uint8)
+    return clf.predict(pic).label == digits["y_test"][i]
 
 
 def number_read_right(clf: Classifier, digits, rng: np.random.Generator, shape: tuple[int, int], x0s: list[int],
@@ -97,15 +112,7 @@ def main() -> None:
     clf, rng = Classifier(), np.random.default_rng(1)
     for mark in ("none", "box", "circle", "underline", "box touching", "underline touching", "underline touching, askew",
                  "ruled lines at level 60", "ruled lines at level 120"):
-        right = 0
-        for i in range(args.count):
-            pic = np.full((300, 400, 3), (235, 240, 242), np.float32)  # BGR paper
-            ink = cv2.resize(digits["x_test"][i], (SIDE, SIDE), interpolation=cv2.INTER_CUBIC)[..., None] / 255
-            region = pic[Y0 : Y0 + SIDE, X0 : X0 + SIDE]
-            region[:] = region * (1 - ink) + 40 * ink
-            draw_mark(pic, mark)
-            pic = np.clip(pic + rng.normal(0, 3, pic.shape), 0, 255).astype(np.uint8)
-            right += clf.predict(pic).label == digits["y_test"][i]
+        right = sum(digit_read_right(clf, digits, rng, i, mark) for i in range(args.count))
         print(f"one digit, {mark}: {right}/{args.count} read right")
     x0s = [60 + j * 110 for j in range(4)]
     for form in ("none", "boxes", "comb", "frame", "line", "ruled lines"):
@@ -116,6 +123,12 @@ def main() -> None:
         right = sum(number_read_right(clf, digits, rng, (200, 620), [40, 150, 330, 440], 60,
                                       lambda pic: draw_separator(pic, mark)) for _ in range(args.count))
         print(f"4-digit number with {mark!r} in the middle: {right}/{args.count} read right")
+    # (rows added later come last, so that the rows above keep their random draws)
+    right = sum(digit_read_right(clf, digits, rng, i, "margin line") for i in range(args.count))
+    print(f"one digit, margin line: {right}/{args.count} read right")
+    right = sum(number_read_right(clf, digits, rng, (240, 560), x0s, 80, lambda pic: number_form(pic, "margin line", x0s))
+                for _ in range(args.count))
+    print(f"4-digit number, margin line: {right}/{args.count} read right")
 
 if __name__ == "__main__":
     main()
