@@ -1,6 +1,7 @@
 """The preprocessing steps that real pictures need beyond MNIST: polarity when ink is most of the
-picture or a shadow covers the page, flattening of a cast shadow, two-level (binarised) scans,
-hairlines, blank pages with shadows; and the cheap paths giving the same answers."""
+picture or a shadow covers the page, flattening of a cast shadow, dim rooms, two-level
+(binarised) scans, hairlines, blank pages with shadows, marks drawn or ruled around the writing;
+and the cheap paths giving the same answers."""
 
 import cv2
 import numpy as np

@@ -46,10 +46,10 @@ FRAME_INSIDE = 0.1  # ... and this share of the ink at least lies inside, clear 
 def drawn_marks(ink: Ink) -> set[int]:
     """Indices into ``ink.boxes`` of marks drawn around, beside or under the writing rather than
     written: outlines (a form's box, a circle), lines ruled across the page (a notebook's margin
-    line) and a line under it (an answer line, an underline). Left
-    in, a digit's crop takes them in and the model sees a square; the number reader reads them
-    as digits. Marks that touch the writing are one blob with it and stay here (a digit's crop
-    is rid of them by ``without_touching_marks``)."""
+    line) and a line under it (an answer line, an underline). Left in, a digit's crop takes them
+    in and the model sees a square; the number reader reads them as digits. Marks that touch
+    the writing are one blob with it and stay here (a digit's crop is rid of them by
+    ``without_touching_marks``)."""
     if len(ink.boxes) < 2:
         return set()
     # A mark is among the largest blobs (it goes around or under all the writing): only those are

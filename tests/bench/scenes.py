@@ -154,7 +154,7 @@ def photo(covers: list[tuple[np.ndarray, int, int]], size: tuple[int, int], rng:
     opacity = rng.uniform(0.7, 0.9) if ink_name == "pencil" else rng.uniform(0.9, 1.0)
     for cover, x, y in covers:
         sheet.ink(cover, x, y, colour, opacity)
-    gradient, vignette = rng.uniform(0, 0.35), rng.uniform(0, 0.35)
+    gradient, vignette = rng.uniform(0, 0.35), rng.uniform(0, 0.35)  # drawn either way: the sets' draws stay
     sheet.light(rng, gradient=0.0 if even else gradient, vignette=0.0 if even else vignette, shadow=shadow)
     sheet.perspective(rng, 0.03)
     sheet.pixels *= exposure
