@@ -8,11 +8,10 @@ Prints, per picture size and digit height, how many digits were read right.
 
 from __future__ import annotations
 
-import argparse
-
 import cv2
 import numpy as np
 
+import mnist_cli
 from edge_digit import Classifier
 
 SIZES = ((4000, 3000), (1920, 1080))
@@ -20,22 +19,18 @@ HEIGHTS = (40, 60, 100, 200, 400)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default="../shared/data/mnist.npz")
-    ap.add_argument("--count", type=int, default=20, help="digits per size and height")
-    args = ap.parse_args()
-    digits = np.load(args.data)
+    digits, count = mnist_cli.parse(__doc__, 20, "digits per size and height")
     clf, rng = Classifier(), np.random.default_rng(0)
     for w, h in SIZES:
         for side in HEIGHTS:
             right = 0
-            for i in range(args.count):
+            for i in range(count):
                 paper = 200 + rng.normal(0, 4, (h, w)) + np.linspace(-20, 20, w)[None]
                 ink = cv2.resize(digits["x_test"][i], (side, side), interpolation=cv2.INTER_CUBIC) / 255
                 x0, y0 = int(rng.integers(0, w - side)), int(rng.integers(0, h - side))
                 paper[y0 : y0 + side, x0 : x0 + side] *= 1 - 0.75 * ink
                 right += clf.predict(np.clip(paper, 0, 255).astype(np.uint8)).label == digits["y_test"][i]
-            print(f"{w}x{h}, digit {side} px tall: {right}/{args.count} read right")
+            print(f"{w}x{h}, digit {side} px tall: {right}/{count} read right")
 
 
 if __name__ == "__main__":

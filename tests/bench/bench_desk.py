@@ -9,11 +9,10 @@ Prints, per desk and share of the photo the sheet covers, how many were read rig
 
 from __future__ import annotations
 
-import argparse
-
 import cv2
 import numpy as np
 
+import mnist_cli
 from edge_digit import Classifier, read_number
 
 H, W = 600, 800
@@ -41,32 +40,28 @@ def write(pic: np.ndarray, digit: np.ndarray, x: int, y: int, side: int) -> None
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default="../shared/data/mnist.npz")
-    ap.add_argument("--count", type=int, default=30, help="photos per row")
-    args = ap.parse_args()
-    digits = np.load(args.data)
+    digits, count = mnist_cli.parse(__doc__, 30, "photos per row")
     x_test, y_test = digits["x_test"], digits["y_test"]
     clf, rng = Classifier(), np.random.default_rng(7)
     for desk, grain in ((40, 0), (90, 0), (140, 0), (60, 20), (110, 20)):
         for cover in (0.6, 0.8, 0.95):
             right = 0
-            for i in range(args.count):
+            for i in range(count):
                 pic, (x0, y0, pw, ph) = desk_photo(rng, desk, grain, cover)
                 side = int(rng.uniform(60, 140))
                 write(pic, x_test[i], int(rng.integers(x0 + 20, x0 + pw - side - 20)), int(rng.integers(y0 + 30, y0 + ph - side - 20)), side)
                 right += clf.predict(np.clip(pic, 0, 255).astype(np.uint8)).label == y_test[i]
-            print(f"one digit, desk {desk}{' grained' if grain else ''}, sheet {cover:.0%} of the photo: {right}/{args.count} read right")
+            print(f"one digit, desk {desk}{' grained' if grain else ''}, sheet {cover:.0%} of the photo: {right}/{count} read right")
     for desk in (40, 110):
         right = 0
-        for n in range(args.count):
+        for n in range(count):
             pic, (x0, y0, pw, ph) = desk_photo(rng, desk, 0, 0.8)
             idx = rng.integers(0, len(x_test), 4)
             for j, k in enumerate(idx):
                 write(pic, x_test[k], x0 + pw // 2 - 190 + 95 * j, y0 + ph // 2 - 40, 80)
             number = read_number(clf, np.clip(pic, 0, 255).astype(np.uint8)).number
             right += number == "".join(str(y_test[k]) for k in idx)
-        print(f"4-digit number, desk {desk}, sheet 80% of the photo: {right}/{args.count} read right")
+        print(f"4-digit number, desk {desk}, sheet 80% of the photo: {right}/{count} read right")
 
 
 if __name__ == "__main__":

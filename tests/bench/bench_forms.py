@@ -13,11 +13,10 @@ Prints, per kind of mark, how many MNIST test digits (numbers) were read right.
 
 from __future__ import annotations
 
-import argparse
-
 import cv2
 import numpy as np
 
+import mnist_cli
 from edge_digit import Classifier, read_number
 
 SIDE, X0, Y0 = 110, 145, 95  # the digit's size and place in the picture
@@ -104,31 +103,27 @@ def number_read_right(clf: Classifier, digits, rng: np.random.Generator, shape: 
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default="../shared/data/mnist.npz")
-    ap.add_argument("--count", type=int, default=40)
-    args = ap.parse_args()
-    digits = np.load(args.data)
+    digits, count = mnist_cli.parse(__doc__, 40, "digits or numbers per row")
     clf, rng = Classifier(), np.random.default_rng(1)
     for mark in ("none", "box", "circle", "underline", "box touching", "underline touching", "underline touching, askew",
                  "ruled lines at level 60", "ruled lines at level 120"):
-        right = sum(digit_read_right(clf, digits, rng, i, mark) for i in range(args.count))
-        print(f"one digit, {mark}: {right}/{args.count} read right")
+        right = sum(digit_read_right(clf, digits, rng, i, mark) for i in range(count))
+        print(f"one digit, {mark}: {right}/{count} read right")
     x0s = [60 + j * 110 for j in range(4)]
     for form in ("none", "boxes", "comb", "frame", "line", "ruled lines"):
         right = sum(number_read_right(clf, digits, rng, (240, 560), x0s, 80, lambda pic: number_form(pic, form, x0s))
-                    for _ in range(args.count))
-        print(f"4-digit number, {form}: {right}/{args.count} read right")
+                    for _ in range(count))
+        print(f"4-digit number, {form}: {right}/{count} read right")
     for mark in ("-", "/", ".", ",", ":"):
         right = sum(number_read_right(clf, digits, rng, (200, 620), [40, 150, 330, 440], 60,
-                                      lambda pic: draw_separator(pic, mark)) for _ in range(args.count))
-        print(f"4-digit number with {mark!r} in the middle: {right}/{args.count} read right")
+                                      lambda pic: draw_separator(pic, mark)) for _ in range(count))
+        print(f"4-digit number with {mark!r} in the middle: {right}/{count} read right")
     # (rows added later come last, so that the rows above keep their random draws)
-    right = sum(digit_read_right(clf, digits, rng, i, "margin line") for i in range(args.count))
-    print(f"one digit, margin line: {right}/{args.count} read right")
+    right = sum(digit_read_right(clf, digits, rng, i, "margin line") for i in range(count))
+    print(f"one digit, margin line: {right}/{count} read right")
     right = sum(number_read_right(clf, digits, rng, (240, 560), x0s, 80, lambda pic: number_form(pic, "margin line", x0s))
-                for _ in range(args.count))
-    print(f"4-digit number, margin line: {right}/{args.count} read right")
+                for _ in range(count))
+    print(f"4-digit number, margin line: {right}/{count} read right")
 
 if __name__ == "__main__":
     main()

@@ -12,11 +12,10 @@ Prints, per row, how many were read right.
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 
 import glyphs
+import mnist_cli
 import scenes
 from edge_digit import Classifier
 
@@ -35,21 +34,17 @@ def read_right(clf: Classifier, x_test: np.ndarray, y_test: np.ndarray, count: i
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default="../shared/data/mnist.npz")
-    ap.add_argument("--count", type=int, default=80, help="photos per row")
-    args = ap.parse_args()
-    digits = np.load(args.data)
+    digits, count = mnist_cli.parse(__doc__, 80, "photos per row")
     x_test, y_test = digits["x_test"], digits["y_test"]
     clf = Classifier()
     for even in (True, False):
         for depth in (0.3, 0.45, 0.6, 0.75):
-            right = read_right(clf, x_test, y_test, args.count, int(depth * 100), shadow=depth, even=even)
+            right = read_right(clf, x_test, y_test, count, int(depth * 100), shadow=depth, even=even)
             lighting = "page lit evenly" if even else "gradient and vignette"
-            print(f"shadow taking {depth:.0%} of the light, {lighting}: {right}/{args.count} read right")
+            print(f"shadow taking {depth:.0%} of the light, {lighting}: {right}/{count} read right")
     for exposure in (1.0, 0.5, 0.3, 0.2, 0.12):
-        right = read_right(clf, x_test, y_test, args.count, 1000 + int(exposure * 100), exposure=exposure)
-        print(f"dim room, {exposure:.0%} of the light: {right}/{args.count} read right")
+        right = read_right(clf, x_test, y_test, count, 1000 + int(exposure * 100), exposure=exposure)
+        print(f"dim room, {exposure:.0%} of the light: {right}/{count} read right")
 
 
 if __name__ == "__main__":
