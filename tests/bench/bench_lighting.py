@@ -3,7 +3,8 @@ paper, read by the library.
 
 - A cast shadow across the page (a hand, the phone) taking 30-75 % of the light; the page lit
   evenly but for the shadow, or with the gradient and vignette of the real-world set's photos.
-- A dim room: the camera gets 12-100 % of the light, and its sensor noise stays.
+- A dim room: the camera gets 12-100 % of the light, and its sensor noise stays; single digits,
+  and 4-digit numbers read with `read_number`.
 
     python tests/bench/bench_lighting.py [--data ../shared/data/mnist.npz] [--count 80]
 
@@ -17,7 +18,7 @@ import numpy as np
 import glyphs
 import mnist_cli
 import scenes
-from edge_digit import Classifier
+from edge_digit import Classifier, read_number
 
 FIRST = 5000  # test digits from here on
 
@@ -33,6 +34,23 @@ def read_right(clf: Classifier, x_test: np.ndarray, y_test: np.ndarray, count: i
     return right
 
 
+def numbers_read_right(clf: Classifier, x_test: np.ndarray, y_test: np.ndarray, count: int, seed: int, **light) -> int:
+    """4-digit numbers (test digits from FIRST on, a pen, 50-90 px high, spaced a third of
+    their height) photographed in ``light``: how many are read exactly right?"""
+    rng, right = np.random.default_rng(seed), 0
+    for n in range(count):
+        idx = FIRST + 4 * n + np.arange(4)
+        height = rng.uniform(50, 90)
+        x, placed = 40, []
+        for k in idx:
+            digit = scenes.scale_to_height(glyphs.mnist_shape(x_test[k], rng.uniform(0.05, 0.12)), height)
+            placed.append((digit, x, 100))
+            x += digit.shape[1] + int(height / 3)
+        pic = scenes.photo(placed, (max(x + 40, 400), 300), rng, **light)
+        right += read_number(clf, pic).number == "".join(str(y_test[k]) for k in idx)
+    return right
+
+
 def main() -> None:
     digits, count = mnist_cli.parse(__doc__, 80, "photos per row")
     x_test, y_test = digits["x_test"], digits["y_test"]
@@ -45,6 +63,9 @@ def main() -> None:
     for exposure in (1.0, 0.5, 0.3, 0.2, 0.12):
         right = read_right(clf, x_test, y_test, count, 1000 + int(exposure * 100), exposure=exposure)
         print(f"dim room, {exposure:.0%} of the light: {right}/{count} read right")
+    for exposure in (1.0, 0.3, 0.2):
+        right = numbers_read_right(clf, x_test, y_test, count // 2, 2000 + int(exposure * 100), exposure=exposure)
+        print(f"4-digit number, dim room, {exposure:.0%} of the light: {right}/{count // 2} read right")
 
 
 if __name__ == "__main__":
