@@ -263,6 +263,23 @@ def test_faint_hairline_on_a_large_noisy_page_is_found(gradient, contract):
         assert normalize(pic, contract) is not None
 
 
+def test_a_faint_stroke_in_heavy_noise_is_found_whole(classifier):
+    """A 2-px pen 40 levels under the paper, in noise of 16: on the work copy the stroke clears
+    the noise floor only in pieces, some too short to count. Each piece found is followed along
+    what clears a lower floor, so the whole digit is found, not a piece of it."""
+    rng = np.random.default_rng(3)
+    for digit in "0123456789":
+        pic = np.full((600, 800), 190, np.uint8)
+        x, y = int(rng.uniform(250, 450)), int(rng.uniform(250, 400))
+        cv2.putText(pic, digit, (x, y), cv2.FONT_HERSHEY_SIMPLEX, 3.0, 150, 2, cv2.LINE_AA)
+        ys, xs = np.nonzero(pic < 190)
+        pic = np.clip(pic + rng.normal(0, 16, pic.shape), 0, 255).astype(np.uint8)
+        box = union(find_ink(pic).boxes)
+        assert box.x <= xs.min() and box.x + box.w > xs.max(), digit
+        assert box.y <= ys.min() and box.y + box.h > ys.max(), digit
+        assert classifier.predict(pic).label == int(digit)
+
+
 def test_faint_hairline_that_find_ink_finds_is_fitted_not_dropped(classifier):
     """A 7 in a 2-px pen at 40 levels under the paper, on a quiet 800x600 page: find_ink finds it
     over the noise, and fit_digit, whose floor once asked for twice the lowest ink level, must

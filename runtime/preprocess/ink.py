@@ -20,7 +20,8 @@ WORK_SIDE = 256  # ink is located on a copy at most this large (photos stay fast
 WORK_BLOCK = 8  # ... and, if none stands out there, on one of blocks this large at most ...
 MAX_WORK_SIDE = 504  # ... up to this large (a quarter of its pixels, the most blobs it can hold, fit 16-bit labels)
 NOISE_Z = 4.5  # sparse ink must stand this many noise deviations above the paper
-MIN_STROKE_WORK = 5  # ... and span this many work pixels (noise clusters are smaller)
+MIN_STROKE_WORK = 5  # ... and span this many work pixels (noise clusters are smaller) ...
+NOISE_GROW_Z = 3.5  # ... and is then followed along what stands this many deviations above it
 KEEP_FRACTION = 0.04  # components smaller than this share of the largest are noise
 FEW_BLOBS = 8  # up to this many kept components get their boxes one by one (cheaper than stats of all)
 DIM = 128  # a picture whose brightest level is below this is underexposed ...
@@ -334,10 +335,25 @@ def _over_noise(work: np.ndarray, paper: np.ndarray | int, keep_fraction: float)
     allows for what the peaks add), as strokes long enough for a digit and clear of the picture's
     edge (where vignetting and paper edges leave what the flattening misses)."""
     flat = cv2.subtract(work, paper)
-    level = _noise_floor(cv2.calcHist([flat], [0], None, [256], (0, 256)).ravel())
-    _, mask = cv2.threshold(flat, level, 255, cv2.THRESH_BINARY)
+    hist = cv2.calcHist([flat], [0], None, [256], (0, 256)).ravel()
+    _, mask = cv2.threshold(flat, _noise_floor(hist), 255, cv2.THRESH_BINARY)
+    labels, kept = _strokes(mask, keep_fraction)
+    if kept:
+        # A faint stroke in noise clears the floor only in pieces, some too short to count alone.
+        # Where one counts, each piece is grown along what clears a lower floor (hysteresis, as
+        # edge detectors do), joining the stroke up; a blank picture's noise still has to reach
+        # the high floor in a stroke-long blob first.
+        _, weak = cv2.threshold(flat, _noise_floor(hist, NOISE_GROW_Z), 255, cv2.THRESH_BINARY)
+        grown = cv2.connectedComponents(weak, connectivity=8, ltype=cv2.CV_16U)[1]
+        seeds = np.unique(grown[mask != 0])
+        labels, kept = _strokes(np.isin(grown, seeds).view(np.uint8), keep_fraction)
+    return labels, kept
+
+
+def _strokes(mask: np.ndarray, keep_fraction: float):
+    """``_components`` of a mask, less blobs too short for a stroke or touching the picture's edge."""
     labels, kept = _components(mask, keep_fraction)
-    wh, ww = work.shape
+    wh, ww = mask.shape
     kept = [(i, r) for i, r in kept if max(r[2], r[3]) >= MIN_STROKE_WORK
             and r[0] > 0 and r[1] > 0 and r[0] + r[2] < ww and r[1] + r[3] < wh]
     return labels, kept
@@ -406,10 +422,10 @@ def _otsu_above(hist: np.ndarray, start: int) -> tuple[int, float]:
     return start + i, float(m1[i] / w1[i]) if w1[i] > 0 else 0.0
 
 
-def _noise_floor(hist: np.ndarray) -> int:
+def _noise_floor(hist: np.ndarray, z: float = NOISE_Z) -> int:
     """A level that paper noise rarely reaches in a flattened layer (its 256-bin histogram)
-    where ink is sparse: the median plus NOISE_Z robust standard deviations (the 84th
+    where ink is sparse: the median plus ``z`` robust standard deviations (the 84th
     percentile less the median)."""
     cdf = np.cumsum(hist)
     p50, p84 = np.searchsorted(cdf, (cdf[-1] * 0.5, cdf[-1] * 0.84)).tolist()
-    return int(max(MIN_INK_LEVEL, p50 + NOISE_Z * max(p84 - p50, 1)))
+    return int(max(MIN_INK_LEVEL, p50 + z * max(p84 - p50, 1)))
