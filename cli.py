@@ -271,17 +271,20 @@ def read(
 
 @app.command()
 def info(model: Optional[Path] = typer.Argument(None, help="An edge-digit ONNX file (default: the shipped model).")) -> None:
-    """Print the preprocessing contract embedded in a model, as JSON."""
+    """Print the preprocessing contract embedded in a model, as JSON (with the provenance of the
+    second network it carries for the second look, if any)."""
     import json
 
-    from .runtime.model_file import load_session, shipped_model
+    from .runtime.model_file import load_session, second_opinion, shipped_model
 
     try:
         path = model if model is not None else shipped_model()
         session, contract = load_session(path, threads=1)
+        second = second_opinion(session, contract, path)
     except EdgeDigitError as exc:
         fail(exc)
     meta = json.loads(contract.to_json())
+    meta["second_opinion"] = None if second is None else {"extra": second[1].extra, "precision": second[1].precision}
     meta["file"] = str(path)
     meta["bytes"] = path.stat().st_size
     typer.echo(json.dumps(meta, indent=2, sort_keys=True))
@@ -295,6 +298,9 @@ def export(
     calibration: Optional[str] = typer.Option(None, "--calibration", help="Data for int8 calibration and the parity check "
                                               "(default: the data the model was trained on, as recorded in it)."),
     samples: int = typer.Option(1000, min=10, help="Images used for calibration and for the parity check."),
+    second_opinion: Optional[Path] = typer.Option(None, "--second-opinion", help="A second .keras model trained for the "
+                                                  "same contract: each file carries it, and the second look at unsure "
+                                                  "digits averages its answers in."),
 ) -> None:
     """Export a trained model to ONNX with its contract embedded; checks parity before writing."""
     try:
@@ -304,7 +310,7 @@ def export(
     check_out(out)
     try:
         result = export_from_cli(keras_model, out, int8=int8, data=calibration, samples=samples,
-                                 log=lambda line: typer.echo(line, err=True))
+                                 second_opinion=second_opinion, log=lambda line: typer.echo(line, err=True))
     except EdgeDigitError as exc:
         fail(exc)
     typer.echo(f"wrote {result.path} ({result.bytes:,} bytes)")

@@ -6,6 +6,7 @@ model; the final write is an atomic rename, so a failed export leaves no half-wr
 
 from __future__ import annotations
 
+import base64
 import os
 import tempfile
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from typing import Callable
 import numpy as np
 
 from ..runtime.atomic import atomic_path
-from ..runtime.contract import CONTRACT_KEY, Contract
+from ..runtime.contract import CONTRACT_KEY, SECOND_OPINION_KEY, Contract
 from ..runtime.errors import ExportError
 from ..runtime.preprocess import to_model_input
 
@@ -38,6 +39,8 @@ class ExportResult:
     int8_path: str | None = None
     int8_bytes: int | None = None
     int8_parity: Parity | None = None
+    second_parity: Parity | None = None  # the second network: its fp32 ONNX against its Keras model
+    second_int8_parity: Parity | None = None  # ... its int8 against its fp32
 
 
 def compare(reference: np.ndarray, candidate: np.ndarray) -> Parity:
@@ -162,6 +165,16 @@ def embed_contract(proto, contract: Contract) -> None:
     proto.producer_name = "edge-digit"
 
 
+def with_second_opinion(model: bytes, second: bytes) -> bytes:
+    """``model`` carrying ``second`` (an exported file, contract and all) in its metadata."""
+    import onnx
+
+    proto = onnx.load_from_string(model)
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = SECOND_OPINION_KEY, base64.b64encode(second).decode("ascii")
+    return proto.SerializeToString()
+
+
 def _write(proto_bytes: bytes, out: Path) -> int:
     with atomic_path(out) as tmp:
         Path(tmp).write_bytes(proto_bytes)
@@ -207,43 +220,71 @@ def export_model(
     check_images: np.ndarray,
     int8_out: str | os.PathLike | None = None,
     calibration_images: np.ndarray | None = None,
+    second_opinion: str | os.PathLike | None = None,
     log: Callable[[str], None] = print,
 ) -> ExportResult:
     """``check_images`` and ``calibration_images`` are model inputs (uint8 [N, H, W]) already
-    passed through the shared preprocessing."""
+    passed through the shared preprocessing. ``second_opinion``: a second Keras model, trained
+    for the same contract, that each file carries for the second look (runtime/second_look.py)."""
+    with tempfile.TemporaryDirectory(prefix="edge-digit-export-") as workdir:
+        fp32, contract, parity = _fp32(keras_path, check_images, workdir, log, "fp32")
+        second = None
+        if second_opinion is not None:
+            second = _fp32(second_opinion, check_images, workdir, log, "second opinion fp32")
+            if second[1].with_(extra={}) != contract.with_(extra={}):
+                raise ExportError(f"{second_opinion}: its contract differs from {keras_path}'s (input, labels or preprocessing)")
+        int8 = int8_parity = second_int8 = None
+        if int8_out is not None:
+            if calibration_images is None or len(calibration_images) == 0:
+                raise ExportError("int8 export needs calibration images")
+            x, calibration = (to_model_input(v, contract) for v in (check_images, calibration_images))
+            int8, int8_parity = _int8(fp32, contract, x, calibration, workdir, log, "int8")
+            if second is not None:
+                second_int8 = _int8(second[0], second[1], x, calibration, workdir, log, "second opinion int8")
+        # every check passed: only now is anything written
+        if second is not None:
+            fp32 = with_second_opinion(fp32, second[0])
+        result = ExportResult(str(out), _write(fp32, Path(out)), parity, second_parity=second and second[2])
+        if int8 is not None:
+            if second_int8 is not None:
+                int8 = with_second_opinion(int8, second_int8[0])
+                result.second_int8_parity = second_int8[1]
+            result.int8_path, result.int8_bytes, result.int8_parity = str(int8_out), _write(int8, Path(int8_out)), int8_parity
+    return result
+
+
+def _fp32(keras_path, check_images: np.ndarray, workdir: str, log: Callable[[str], None], what: str):
+    """A Keras model -> (fp32 ONNX bytes with its contract, the contract, parity with Keras)."""
     import onnx
 
     from ..train.fit import load_model
 
     model, contract = load_model(keras_path)
     contract = contract.with_(precision="fp32")
+    try:
+        proto = _convert(model, contract, workdir)
+    except ExportError:
+        raise
+    except Exception as exc:  # converter errors come in many types
+        raise ExportError(f"{keras_path}: ONNX conversion failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    embed_contract(proto, contract)
+    onnx.checker.check_model(proto, full_check=True)
+    fp32 = proto.SerializeToString()
     x = to_model_input(check_images, contract)
-    with tempfile.TemporaryDirectory(prefix="edge-digit-export-") as workdir:
-        try:
-            proto = _convert(model, contract, workdir)
-        except ExportError:
-            raise
-        except Exception as exc:  # converter errors come in many types
-            raise ExportError(f"{keras_path}: ONNX conversion failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
-        embed_contract(proto, contract)
-        onnx.checker.check_model(proto, full_check=True)
-        fp32 = proto.SerializeToString()
-        reference = model.predict(x, batch_size=256, verbose=0)
-        parity = compare(reference, onnx_predict(fp32, contract, x))
-        log(f"fp32 vs Keras on {parity.images} images: max |delta| {parity.max_abs_delta:.2e}, top-1 agreement {100 * parity.top1_agreement:.2f}%")
-        if parity.max_abs_delta > MAX_PARITY_DELTA or parity.top1_agreement < 1.0:
-            raise ExportError(f"ONNX output disagrees with Keras (max |delta| {parity.max_abs_delta:.2e}); nothing written")
-        result = ExportResult(str(out), _write(fp32, Path(out)), parity)
+    parity = compare(model.predict(x, batch_size=256, verbose=0), onnx_predict(fp32, contract, x))
+    log(f"{what} vs Keras on {parity.images} images: max |delta| {parity.max_abs_delta:.2e}, top-1 agreement {100 * parity.top1_agreement:.2f}%")
+    if parity.max_abs_delta > MAX_PARITY_DELTA or parity.top1_agreement < 1.0:
+        raise ExportError(f"{keras_path}: ONNX output disagrees with Keras (max |delta| {parity.max_abs_delta:.2e}); nothing written")
+    return fp32, contract, parity
 
-        if int8_out is not None:
-            if calibration_images is None or len(calibration_images) == 0:
-                raise ExportError("int8 export needs calibration images")
-            int8 = quantize_int8(fp32, contract, to_model_input(calibration_images, contract), workdir)
-            fp32_probs = onnx_predict(fp32, contract, x)
-            int8_parity = compare(fp32_probs, onnx_predict(int8, contract, x))
-            log(f"int8 vs fp32 on {int8_parity.images} images: max |delta| {int8_parity.max_abs_delta:.2e}, "
-                f"top-1 agreement {100 * int8_parity.top1_agreement:.2f}%")
-            if int8_parity.top1_agreement < MIN_INT8_AGREEMENT:
-                raise ExportError(f"int8 model agrees with fp32 on only {100 * int8_parity.top1_agreement:.2f}% of images; not written")
-            result.int8_path, result.int8_bytes, result.int8_parity = str(int8_out), _write(int8, Path(int8_out)), int8_parity
-    return result
+
+def _int8(fp32: bytes, contract: Contract, x: np.ndarray, calibration: np.ndarray, workdir: str,
+          log: Callable[[str], None], what: str) -> tuple[bytes, Parity]:
+    """fp32 ONNX bytes -> (int8 ONNX bytes, top-1 agreement with the fp32 file on ``x``)."""
+    int8 = quantize_int8(fp32, contract, calibration, workdir)
+    parity = compare(onnx_predict(fp32, contract, x), onnx_predict(int8, contract, x))
+    log(f"{what} vs fp32 on {parity.images} images: max |delta| {parity.max_abs_delta:.2e}, "
+        f"top-1 agreement {100 * parity.top1_agreement:.2f}%")
+    if parity.top1_agreement < MIN_INT8_AGREEMENT:
+        raise ExportError(f"{what} model agrees with fp32 on only {100 * parity.top1_agreement:.2f}% of images; nothing written")
+    return int8, parity

@@ -24,7 +24,8 @@ def int8_path_for(out: str | os.PathLike) -> Path:
 
 
 def export_from_cli(keras_model: str | os.PathLike, out: str | os.PathLike, *, int8: bool, data: str | None,
-                    samples: int, log: Callable[[str], None] = print, seed: int = 0) -> ExportResult:
+                    samples: int, second_opinion: str | os.PathLike | None = None,
+                    log: Callable[[str], None] = print, seed: int = 0) -> ExportResult:
     """Parity is checked on test images; int8 is calibrated on training images, half of them
     rendered photo-like (the activations the runtime will see), all through the shared preprocessing."""
     from ..train.tensorflow_import import import_tensorflow
@@ -46,4 +47,4 @@ def export_from_cli(keras_model: str | os.PathLike, out: str | os.PathLike, *, i
         plain, _ = normalize_batch(raw[:half], contract)
         calibration = np.concatenate([plain, augmented_inputs(raw[half:], contract, seed)])
     return export_model(keras_model, out, check_images=check, int8_out=int8_path_for(out) if int8 else None,
-                        calibration_images=calibration, log=log)
+                        calibration_images=calibration, second_opinion=second_opinion, log=log)

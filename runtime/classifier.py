@@ -18,7 +18,7 @@ from .second_look import BELOW as SECOND_LOOK_BELOW
 from .second_look import averaged, unsure_rows, views_of
 from .decode import as_picture, read_image
 from .errors import ImageError, ModelError
-from .model_file import default_threads, open_session, read_model, shipped_model
+from .model_file import default_threads, open_session, read_model, second_opinion, shipped_model
 from .preprocess import normalize, to_gray, to_model_input
 
 ImageLike = Union[str, os.PathLike, np.ndarray, "PIL.Image.Image"]  # noqa: F821
@@ -90,6 +90,8 @@ class Classifier:
         self.model_path = Path(model) if model is not None else shipped_model()
         source = read_model(self.model_path)
         self.session, self.contract = open_session(source, self.model_path, 1 if threads is None else threads)
+        second = second_opinion(self.session, self.contract, self.model_path)
+        self._second = second and second[0]  # the session of the file's second network, if it carries one
         self._source = source
         # the session for large batches is opened on the first one (a single picture never needs it)
         self._grows = threads is None and default_threads() > 1
@@ -108,10 +110,29 @@ class Classifier:
 
     def infer(self, digits: np.ndarray) -> np.ndarray:
         """uint8 [N, H, W] model inputs -> probabilities [N, labels]."""
+        session = self._session_for(len(digits))
+        return self._run(session, digits, self.batch_size if session is self._large_session else self._part)
+
+    def probabilities(self, digits: np.ndarray) -> np.ndarray:
+        """``infer``, then a second look at the digits read less surely than ``second_look``."""
+        probs = self.infer(digits)
+        rows = unsure_rows(probs, self.second_look)
+        if len(rows):
+            probs[rows] = self._look_again(digits[rows], probs[rows])
+        return probs
+
+    def _look_again(self, digits: np.ndarray, first: np.ndarray) -> np.ndarray:
+        """The mean of the answers for a few views of each digit, and of the model file's second
+        network (if it carries one) for the digits and their views."""
+        views = views_of(digits)
+        answers = [first, self.infer(views)]
+        if self._second is not None:
+            answers += [self._run(self._second, digits, self._part), self._run(self._second, views, self._part)]
+        return averaged(answers)
+
+    def _run(self, session, digits: np.ndarray, step: int) -> np.ndarray:
         x = to_model_input(digits, self.contract)
         name_in, name_out = self.contract.input_name, self.contract.output_name
-        session = self._session_for(len(x))
-        step = self.batch_size if session is self._large_session else self._part
         try:
             parts = [session.run([name_out], {name_in: x[i : i + step]})[0] for i in range(0, len(x), step)]
         except Exception as exc:  # onnxruntime raises several private exception types
@@ -120,14 +141,6 @@ class Classifier:
         probs = np.concatenate(parts) if parts else np.zeros((0, len(self._labels)), np.float32)
         if probs.shape != (len(x), len(self._labels)) or not np.isfinite(probs).all():
             raise ModelError(f"{self.model_path}: the model's output is not finite probabilities of shape [N, {len(self._labels)}]")
-        return probs
-
-    def probabilities(self, digits: np.ndarray) -> np.ndarray:
-        """``infer``, then a second look at the digits read less surely than ``second_look``."""
-        probs = self.infer(digits)
-        rows = unsure_rows(probs, self.second_look)
-        if len(rows):
-            probs[rows] = averaged(probs[rows], self.infer(views_of(digits[rows])))
         return probs
 
     def _session_for(self, n: int):
@@ -142,6 +155,8 @@ class Classifier:
         shared across a fork (its threads and locks stay behind in the parent)."""
         clone = copy.copy(self)
         clone.session = open_session(self._source, self.model_path, 1)[0]
+        second = second_opinion(clone.session, self.contract, self.model_path)
+        clone._second = second and second[0]
         clone._grows, clone._large_session = False, None
         clone._part = min(self.batch_size, ONE_THREAD_PART)
         return clone

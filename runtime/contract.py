@@ -13,6 +13,9 @@ from dataclasses import asdict, dataclass, field
 from .errors import ContractError
 
 CONTRACT_KEY = "edge_digit.contract"
+# A second network (a base64 ONNX file with its own, matching contract) that the second look also
+# asks; it runs only for the few digits the model is unsure of (second_look.py)
+SECOND_OPINION_KEY = "edge_digit.second_opinion"
 SCHEMA_VERSION = 1
 # Names of preprocessing algorithms this runtime implements (see preprocess/).
 KNOWN_PREPROCESS = ("ink-fit-v2",)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import stat
 from importlib import resources
@@ -9,7 +11,7 @@ from pathlib import Path, PureWindowsPath
 
 import onnxruntime as ort
 
-from .contract import CONTRACT_KEY, Contract
+from .contract import CONTRACT_KEY, SECOND_OPINION_KEY, Contract
 from .errors import ContractError, ModelError
 from .onnx_scan import ExternalRef, NotOnnx, external_refs
 
@@ -102,6 +104,28 @@ def open_session(source: bytes | str, p: Path, threads: int | None = None) -> tu
         raise ContractError(f"{p}: {exc}") from None
     check_graph(session, contract, p)
     return session, contract
+
+
+def second_opinion(session: ort.InferenceSession, contract: Contract, p: Path) -> tuple[ort.InferenceSession, Contract] | None:
+    """The session and contract of the second network a model file may carry (base64 ONNX under
+    SECOND_OPINION_KEY), checked to take the same input and give the same labels; None if none."""
+    encoded = session.get_modelmeta().custom_metadata_map.get(SECOND_OPINION_KEY)
+    if encoded is None:
+        return None
+    where = Path(f"{p}: its second opinion")
+    try:
+        data = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise ContractError(f"{where}: not base64-encoded ONNX") from None
+    try:
+        if external_refs(data):
+            raise ContractError(f"{where}: keeps data in external files; it must be whole")
+    except NotOnnx as exc:
+        raise ContractError(f"{where}: not an ONNX model ({exc})") from None
+    second, theirs = open_session(data, where, 1)
+    if theirs.with_(precision=contract.precision, extra={}) != contract.with_(extra={}):
+        raise ContractError(f"{where}: its contract does not match the model's (input, labels or preprocessing differ)")
+    return second, theirs
 
 
 def check_external_data(p: Path, refs: list[ExternalRef], model_bytes: int) -> None:

@@ -40,6 +40,10 @@ def unsure_rows(probs: np.ndarray, below: float) -> np.ndarray:
     return np.flatnonzero(probs.max(axis=1) < below)
 
 
-def averaged(first: np.ndarray, views: np.ndarray) -> np.ndarray:
-    """First answers [N, L] and the views' answers [len(VIEWS) * N, L] -> their mean per input."""
-    return (first + views.reshape(len(VIEWS), *first.shape).sum(axis=0)) / (1 + len(VIEWS))
+def averaged(answers: list[np.ndarray]) -> np.ndarray:
+    """Answers [k * N, L] for the same N inputs (the first answers, their views', a second
+    network's) -> their mean per input [N, L]."""
+    import numpy as np
+
+    n, labels = answers[0].shape
+    return np.concatenate(answers).reshape(-1, n, labels).mean(axis=0)

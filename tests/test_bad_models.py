@@ -4,6 +4,7 @@ built here with the `onnx` package (a test dependency; the runtime never imports
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 from conftest import REPO, run_cli
 from edge_digit import Classifier, ContractError, ModelError
 from edge_digit.runtime import model_file
-from edge_digit.runtime.contract import CONTRACT_KEY, Contract
+from edge_digit.runtime.contract import CONTRACT_KEY, SECOND_OPINION_KEY, Contract
 
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
@@ -49,6 +50,14 @@ def tiny_model(input_shape=("N", 28, 28, 1), contract: str | None = Contract().t
     if contract is not None:
         entry = model.metadata_props.add()
         entry.key, entry.value = CONTRACT_KEY, contract
+    return model
+
+
+def with_second_opinion(model, second: bytes | str):
+    """``model`` carrying ``second`` (ONNX bytes, base64-encoded here, or a raw string) as its second opinion."""
+    entry = model.metadata_props.add()
+    entry.key = SECOND_OPINION_KEY
+    entry.value = second if isinstance(second, str) else base64.b64encode(second).decode("ascii")
     return model
 
 
@@ -102,6 +111,11 @@ def models(tmp_path_factory) -> dict[str, Path]:
     save("output-shape", tiny_model(outputs=5))
     save("fails-when-run", tiny_model(pick=5000))
     save("outputs-nan", tiny_model(weight=float("nan")))
+    save("second-not-base64", with_second_opinion(tiny_model(), "not base64!"))
+    save("second-not-onnx", with_second_opinion(tiny_model(), b"this is not an ONNX file"))
+    save("second-no-contract", with_second_opinion(tiny_model(), tiny_model(contract=None).SerializeToString()))
+    other_input = tiny_model(input_shape=("N", 32, 32, 1), contract=with_contract(input_size=[32, 32]))
+    save("second-other-input", with_second_opinion(tiny_model(), other_input.SerializeToString()))
 
     out["external-inside"] = external(d / "inside", "weights")
     out["external-absolute"] = external(d / "absolute", "weights", "/etc/passwd")
@@ -132,8 +146,13 @@ REFUSED = {
     "external-parent": "keeps its data in '../inside/weights.bin', outside the model's folder; refused",
     "external-missing": "keeps its data in 'gone.bin', which is missing",
     "external-link-out": "a link leading outside the model's folder; refused",
+    "second-not-base64": "its second opinion: not base64-encoded ONNX",
+    "second-not-onnx": "its second opinion: not an ONNX model",
+    "second-no-contract": "its second opinion: ONNX model carries no edge-digit contract",
+    "second-other-input": "its second opinion: its contract does not match the model's",
 }
-CONTRACT_CASES = {"no-contract", "schema-99", "contract-not-json", "unknown-preprocess", "input-shape", "output-shape"}
+CONTRACT_CASES = {"no-contract", "schema-99", "contract-not-json", "unknown-preprocess", "input-shape", "output-shape",
+                  "second-not-base64", "second-not-onnx", "second-no-contract", "second-other-input"}
 
 
 @pytest.mark.parametrize("name", sorted(REFUSED))

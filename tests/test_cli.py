@@ -64,6 +64,7 @@ def test_info_prints_the_embedded_contract():
     meta = json.loads(res.stdout)
     assert meta["schema_version"] == 1 and meta["input_size"] == [28, 28] and meta["preprocess"] == "ink-fit-v2"
     assert meta["labels"] == [str(d) for d in range(10)]
+    assert meta["second_opinion"]["precision"] == "fp32" and meta["second_opinion"]["extra"]["trained_with"]["epochs"] == 36
 
 
 def test_help_explains_commands():

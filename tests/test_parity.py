@@ -17,6 +17,7 @@ from edge_digit.runtime.model_file import FP32_MODEL_NAME, shipped_model
 pytestmark = pytest.mark.parity
 
 SHIPPED_KERAS = REPO / "train" / "shipped" / "digits.keras"
+SHIPPED_SECOND = REPO / "train" / "shipped" / "second-opinion.keras"  # the second network the model files carry
 
 
 @pytest.fixture(scope="module")
@@ -29,15 +30,18 @@ def keras_inputs(mnist_subset, contract):
     return digits
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
+def train_tiny(out: Path, seed: int) -> Path:
     from edge_digit.train.fit import TrainConfig, train
 
-    out = tmp_path_factory.mktemp("tiny") / "tiny.keras"
-    result = train(TrainConfig(data=str(SUBSET), out=str(out), epochs=5, batch_size=32, augment_copies=0, workers=1, seed=1),
+    result = train(TrainConfig(data=str(SUBSET), out=str(out), epochs=5, batch_size=32, augment_copies=0, workers=1, seed=seed),
                    log=lambda _: None)
     assert result.val_accuracy > 0.5  # it learned something, so agreement checks are not trivial
     return out
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    return train_tiny(tmp_path_factory.mktemp("tiny") / "tiny.keras", seed=1)
 
 
 def keras_probs(path: Path, digits: np.ndarray, contract) -> np.ndarray:
@@ -77,14 +81,70 @@ def test_export_of_a_fresh_model_matches_keras(tiny_model, keras_inputs, contrac
     assert not ops & {"Transpose", "Shape", "Gather", "Concat"}, ops
 
 
+def test_export_with_a_second_opinion_carries_it_in_both_files(tiny_model, keras_inputs, contract, tmp_path):
+    """The second network travels inside each file (fp32 and int8) and answers like its Keras model."""
+    from test_second_look import second_network
+
+    from edge_digit import Classifier
+    from edge_digit.export.onnx_export import export_model
+    from edge_digit.runtime.preprocess import to_model_input
+
+    second = train_tiny(tmp_path / "second.keras", seed=2)
+    out, int8_out = tmp_path / "tiny.onnx", tmp_path / "tiny-int8.onnx"
+    result = export_model(tiny_model, out, check_images=keras_inputs, int8_out=int8_out, calibration_images=keras_inputs[:200],
+                          second_opinion=second, log=lambda _: None)
+    assert result.second_parity.max_abs_delta <= 1e-5 and result.second_int8_parity.top1_agreement >= 0.97
+    x = to_model_input(keras_inputs, contract)
+    ref = keras_probs(second, keras_inputs, contract)
+    assert np.abs(ref - keras_probs(tiny_model, keras_inputs, contract)).max() > 0.01  # two different networks
+    fp32 = second_network(out).run(["probabilities"], {"image": x})[0]
+    assert np.max(np.abs(fp32 - ref)) <= 1e-5
+    int8 = second_network(int8_out).run(["probabilities"], {"image": x})[0]
+    assert np.mean(int8.argmax(1) == fp32.argmax(1)) >= 0.97
+    # the model's own answers are untouched by what it carries
+    np.testing.assert_allclose(Classifier(out).infer(keras_inputs), keras_probs(tiny_model, keras_inputs, contract), atol=1e-5)
+
+
+def test_export_refuses_a_second_opinion_for_another_contract(tiny_model, keras_inputs, tmp_path):
+    """A second network whose contract names other labels is refused, and nothing is written."""
+    import json
+    import zipfile
+
+    from edge_digit.export.onnx_export import export_model
+    from edge_digit.runtime.errors import ExportError
+    from edge_digit.train.fit import CONTRACT_MEMBER
+
+    other = tmp_path / "other.keras"
+    with zipfile.ZipFile(tiny_model) as src, zipfile.ZipFile(other, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == CONTRACT_MEMBER:
+                raw = json.loads(data)
+                raw["labels"] = list("abcdefghij")
+                data = json.dumps(raw).encode()
+            dst.writestr(item, data)
+    out = tmp_path / "tiny.onnx"
+    with pytest.raises(ExportError, match="its contract differs"):
+        export_model(tiny_model, out, check_images=keras_inputs, second_opinion=other, log=lambda _: None)
+    assert not out.exists()
+
+
 @pytest.mark.skipif(not SHIPPED_KERAS.is_file(), reason="shipped Keras model not in this checkout")
 def test_shipped_onnx_matches_its_keras_model(keras_inputs, contract):
     from edge_digit import Classifier
+
+    from test_second_look import second_network
+
+    from edge_digit.runtime.preprocess import to_model_input
 
     ref = keras_probs(SHIPPED_KERAS, keras_inputs, contract)
     fp32 = Classifier(shipped_model(FP32_MODEL_NAME), min_confidence=0).infer(keras_inputs)
     assert np.max(np.abs(fp32 - ref)) <= 1e-5
     assert np.array_equal(fp32.argmax(1), ref.argmax(1))
+    # and the second network the file carries, against the Keras model it was exported from
+    second_ref = keras_probs(SHIPPED_SECOND, keras_inputs, contract)
+    second = second_network(shipped_model(FP32_MODEL_NAME)).run(["probabilities"], {"image": to_model_input(keras_inputs, contract)})[0]
+    assert np.max(np.abs(second - second_ref)) <= 1e-5
 
 
 @pytest.mark.skipif(not SHIPPED_KERAS.is_file(), reason="shipped Keras model not in this checkout")
@@ -102,9 +162,11 @@ def test_runtime_file_path_matches_keras_on_training_arrays(mnist_pngs, keras_in
         got = np.array([dict(p.top)[k] for p in preds for k in range(10)]).reshape(-1, 10)
         want = ref.copy()
         rows = np.flatnonzero(ref.max(axis=1) < below)
-        if len(rows):  # Keras, fed the same views, averaged
-            views = keras_probs(SHIPPED_KERAS, views_of(keras_inputs[rows]), contract)
-            want[rows] = (ref[rows] + views.reshape(len(VIEWS), len(rows), -1).sum(axis=0)) / (1 + len(VIEWS))
+        if len(rows):  # both Keras models, fed the digits and the same views, averaged
+            views = views_of(keras_inputs[rows])
+            answers = [ref[rows], keras_probs(SHIPPED_KERAS, views, contract),
+                       keras_probs(SHIPPED_SECOND, keras_inputs[rows], contract), keras_probs(SHIPPED_SECOND, views, contract)]
+            want[rows] = np.concatenate(answers).reshape(2 * (1 + len(VIEWS)), len(rows), -1).mean(axis=0)
         assert below == 0 or len(rows) > 0
         assert np.max(np.abs(got - want)) <= 1e-5
         assert [p.label for p in preds] == want.argmax(1).tolist()

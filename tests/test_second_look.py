@@ -27,12 +27,30 @@ def test_only_unsure_rows_are_looked_at_again_and_their_answers_averaged():
     assert unsure_rows(probs, 0.0).tolist() == []
     first = probs[[1]]
     views = np.tile(np.array([[0.2, 0.8]], np.float32), (len(VIEWS), 1))
-    np.testing.assert_allclose(averaged(first, views), [[(0.6 + 0.2 * len(VIEWS)) / (1 + len(VIEWS)),
-                                                          (0.4 + 0.8 * len(VIEWS)) / (1 + len(VIEWS))]], rtol=1e-6)
+    np.testing.assert_allclose(averaged([first, views]), [[(0.6 + 0.2 * len(VIEWS)) / (1 + len(VIEWS)),
+                                                           (0.4 + 0.8 * len(VIEWS)) / (1 + len(VIEWS))]], rtol=1e-6)
+    # answers for several inputs stay apart: k answers of each, input-major within each block
+    two = np.array([[1.0, 0.0], [0.0, 1.0]], np.float32)
+    np.testing.assert_allclose(averaged([two, np.array([[0.0, 1.0], [0.0, 1.0]], np.float32)]), [[0.5, 0.5], [0.0, 1.0]])
+
+
+def second_network(model_path) -> "onnxruntime.InferenceSession":  # noqa: F821
+    """The second network a model file carries, opened straight from its metadata."""
+    import base64
+
+    import onnxruntime as ort
+
+    from edge_digit.runtime.contract import SECOND_OPINION_KEY
+
+    meta = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map
+    return ort.InferenceSession(base64.b64decode(meta[SECOND_OPINION_KEY]), providers=["CPUExecutionProvider"])
 
 
 def test_classifier_looks_again_only_below_its_threshold(mnist_subset):
+    """Unsure digits get the mean of ten answers: the model's for the digit and its four views,
+    and the same from the second network the shipped model file carries."""
     from edge_digit import Classifier
+    from edge_digit.runtime.preprocess import to_model_input
 
     clf = Classifier(second_look=0.0)
     digits = np.stack([clf.prepare(d) for d in mnist_subset["x_test"][:200]])
@@ -45,5 +63,13 @@ def test_classifier_looks_again_only_below_its_threshold(mnist_subset):
     again = clf.probabilities(digits)
     sure = np.setdiff1d(np.arange(len(digits)), rows)
     np.testing.assert_array_equal(again[sure], first[sure])
-    np.testing.assert_allclose(again[rows], averaged(first[rows], clf.infer(views_of(digits[rows]))), atol=1e-6)
+    second = second_network(clf.model_path)
+    views = views_of(digits[rows])
+
+    def of_second(x):
+        return second.run(["probabilities"], {"image": to_model_input(x, clf.contract)})[0]
+
+    assert not np.allclose(of_second(digits[rows]), first[rows], atol=1e-3)  # another network
+    want = averaged([first[rows], clf.infer(views), of_second(digits[rows]), of_second(views)])
+    np.testing.assert_allclose(again[rows], want, atol=1e-6)
     np.testing.assert_allclose(again.sum(axis=1), 1.0, atol=1e-5)
