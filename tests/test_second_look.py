@@ -34,7 +34,7 @@ def test_only_unsure_rows_are_looked_at_again_and_their_answers_averaged():
     np.testing.assert_allclose(averaged([two, np.array([[0.0, 1.0], [0.0, 1.0]], np.float32)]), [[0.5, 0.5], [0.0, 1.0]])
 
 
-def second_network(model_path) -> "onnxruntime.InferenceSession":  # noqa: F821
+def second_network(model_path):
     """The second network a model file carries, opened straight from its metadata."""
     import base64
 
