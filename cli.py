@@ -136,7 +136,8 @@ def _second_look_option():
     """The same --second-look for classify, read and live."""
     return typer.Option(SECOND_LOOK_BELOW, "--second-look", min=0.0, max=1.0,
                         help="Below this top probability a digit gets a second look: a few slightly turned "
-                        "and zoomed views, their answers averaged (0: off).")
+                        "and zoomed views, their answers averaged, with those of the second network the model "
+                        "file carries, if any (0: off).")
 
 
 def _open_classifier(model: Optional[Path], min_confidence: float, top: int, second_look: float,

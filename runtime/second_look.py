@@ -1,10 +1,13 @@
 """A second look at the digits the model is unsure of: the same model input turned a little
-each way and zoomed a little in and out, and the answers averaged with the first.
+each way and zoomed a little in and out, and the answers averaged with the first. A model file
+may carry a second network (``SECOND_OPINION_KEY``, exported with ``--second-opinion``): its
+answers for the digit and the same views join the average.
 
 A handful of digits are read unsurely (1-2 % of MNIST digits below 0.9), and most of the
 model's mistakes are among them; an average over slightly changed views corrects some of those
 mistakes, the gain of an ensemble for the cost of a few extra inferences on a few pictures.
-The views and the threshold were chosen on the training run's validation digits (BENCHMARKS.md).
+The views, the threshold and the second network were chosen on the training run's validation
+digits (BENCHMARKS.md).
 """
 
 from __future__ import annotations
