@@ -43,6 +43,15 @@ class ExportResult:
     second_int8_parity: Parity | None = None  # ... its int8 against its fp32
 
 
+@dataclass
+class Converted:
+    """One Keras model as an ONNX file (contract embedded), checked against Keras."""
+
+    onnx: bytes
+    contract: Contract
+    parity: Parity
+
+
 def compare(reference: np.ndarray, candidate: np.ndarray) -> Parity:
     return Parity(
         images=len(reference),
@@ -227,34 +236,34 @@ def export_model(
     passed through the shared preprocessing. ``second_opinion``: a second Keras model, trained
     for the same contract, that each file carries for the second look (runtime/second_look.py)."""
     with tempfile.TemporaryDirectory(prefix="edge-digit-export-") as workdir:
-        fp32, contract, parity = _fp32(keras_path, check_images, workdir, log, "fp32")
+        main = _fp32(keras_path, check_images, workdir, log, "fp32")
         second = None
         if second_opinion is not None:
             second = _fp32(second_opinion, check_images, workdir, log, "second opinion fp32")
-            if second[1].with_(extra={}) != contract.with_(extra={}):
+            if second.contract.with_(extra={}) != main.contract.with_(extra={}):
                 raise ExportError(f"{second_opinion}: its contract differs from {keras_path}'s (input, labels or preprocessing)")
-        int8 = int8_parity = second_int8 = None
+        int8 = second_int8 = None
         if int8_out is not None:
             if calibration_images is None or len(calibration_images) == 0:
                 raise ExportError("int8 export needs calibration images")
-            x, calibration = (to_model_input(v, contract) for v in (check_images, calibration_images))
-            int8, int8_parity = _int8(fp32, contract, x, calibration, workdir, log, "int8")
+            x, calibration = (to_model_input(v, main.contract) for v in (check_images, calibration_images))
+            int8 = _int8(main, x, calibration, workdir, log, "int8")
             if second is not None:
-                second_int8 = _int8(second[0], second[1], x, calibration, workdir, log, "second opinion int8")
+                second_int8 = _int8(second, x, calibration, workdir, log, "second opinion int8")
         # every check passed: only now is anything written
+        fp32 = main.onnx if second is None else with_second_opinion(main.onnx, second.onnx)
+        result = ExportResult(str(out), _write(fp32, Path(out)), main.parity)
         if second is not None:
-            fp32 = with_second_opinion(fp32, second[0])
-        result = ExportResult(str(out), _write(fp32, Path(out)), parity, second_parity=second and second[2])
+            result.second_parity = second.parity
         if int8 is not None:
-            if second_int8 is not None:
-                int8 = with_second_opinion(int8, second_int8[0])
-                result.second_int8_parity = second_int8[1]
-            result.int8_path, result.int8_bytes, result.int8_parity = str(int8_out), _write(int8, Path(int8_out)), int8_parity
+            data = int8.onnx if second_int8 is None else with_second_opinion(int8.onnx, second_int8.onnx)
+            result.int8_path, result.int8_bytes, result.int8_parity = str(int8_out), _write(data, Path(int8_out)), int8.parity
+            result.second_int8_parity = second_int8 and second_int8.parity
     return result
 
 
-def _fp32(keras_path, check_images: np.ndarray, workdir: str, log: Callable[[str], None], what: str):
-    """A Keras model -> (fp32 ONNX bytes with its contract, the contract, parity with Keras)."""
+def _fp32(keras_path, check_images: np.ndarray, workdir: str, log: Callable[[str], None], what: str) -> Converted:
+    """A Keras model -> its fp32 ONNX file, checked against Keras on ``check_images``."""
     import onnx
 
     from ..train.fit import load_model
@@ -275,16 +284,16 @@ def _fp32(keras_path, check_images: np.ndarray, workdir: str, log: Callable[[str
     log(f"{what} vs Keras on {parity.images} images: max |delta| {parity.max_abs_delta:.2e}, top-1 agreement {100 * parity.top1_agreement:.2f}%")
     if parity.max_abs_delta > MAX_PARITY_DELTA or parity.top1_agreement < 1.0:
         raise ExportError(f"{keras_path}: ONNX output disagrees with Keras (max |delta| {parity.max_abs_delta:.2e}); nothing written")
-    return fp32, contract, parity
+    return Converted(fp32, contract, parity)
 
 
-def _int8(fp32: bytes, contract: Contract, x: np.ndarray, calibration: np.ndarray, workdir: str,
-          log: Callable[[str], None], what: str) -> tuple[bytes, Parity]:
-    """fp32 ONNX bytes -> (int8 ONNX bytes, top-1 agreement with the fp32 file on ``x``)."""
-    int8 = quantize_int8(fp32, contract, calibration, workdir)
-    parity = compare(onnx_predict(fp32, contract, x), onnx_predict(int8, contract, x))
+def _int8(fp32: Converted, x: np.ndarray, calibration: np.ndarray, workdir: str, log: Callable[[str], None],
+          what: str) -> Converted:
+    """An fp32 file -> its int8 file, whose parity is its top-1 agreement with the fp32 file on ``x``."""
+    int8 = quantize_int8(fp32.onnx, fp32.contract, calibration, workdir)
+    parity = compare(onnx_predict(fp32.onnx, fp32.contract, x), onnx_predict(int8, fp32.contract, x))
     log(f"{what} vs fp32 on {parity.images} images: max |delta| {parity.max_abs_delta:.2e}, "
         f"top-1 agreement {100 * parity.top1_agreement:.2f}%")
     if parity.top1_agreement < MIN_INT8_AGREEMENT:
         raise ExportError(f"{what} model agrees with fp32 on only {100 * parity.top1_agreement:.2f}% of images; nothing written")
-    return int8, parity
+    return Converted(int8, fp32.contract.with_(precision="int8"), parity)

@@ -90,8 +90,7 @@ class Classifier:
         self.model_path = Path(model) if model is not None else shipped_model()
         source = read_model(self.model_path)
         self.session, self.contract = open_session(source, self.model_path, 1 if threads is None else threads)
-        second = second_opinion(self.session, self.contract, self.model_path)
-        self._second = second and second[0]  # the session of the file's second network, if it carries one
+        self._second = self._second_session()
         self._source = source
         # the session for large batches is opened on the first one (a single picture never needs it)
         self._grows = threads is None and default_threads() > 1
@@ -143,6 +142,11 @@ class Classifier:
             raise ModelError(f"{self.model_path}: the model's output is not finite probabilities of shape [N, {len(self._labels)}]")
         return probs
 
+    def _second_session(self):
+        """A session of the second network the model file carries (None if it carries none)."""
+        second = second_opinion(self.session, self.contract, self.model_path)
+        return None if second is None else second[0]
+
     def _session_for(self, n: int):
         if n <= SMALL_BATCH or not self._grows:
             return self.session
@@ -155,8 +159,7 @@ class Classifier:
         shared across a fork (its threads and locks stay behind in the parent)."""
         clone = copy.copy(self)
         clone.session = open_session(self._source, self.model_path, 1)[0]
-        second = second_opinion(clone.session, self.contract, self.model_path)
-        clone._second = second and second[0]
+        clone._second = clone._second_session()
         clone._grows, clone._large_session = False, None
         clone._part = min(self.batch_size, ONE_THREAD_PART)
         return clone
