@@ -280,6 +280,19 @@ def test_a_faint_stroke_in_heavy_noise_is_found_whole(classifier):
         assert classifier.predict(pic).label == int(digit)
 
 
+def test_a_hairline_30_levels_under_a_quiet_page_is_found(classifier):
+    """A 1-px pen 30 levels under the paper of a quiet 1000x700 page: the work copy's averaging
+    leaves the picture flatter than a blank's threshold, and the blocks' inkiest pixels reach 30
+    levels from the paper. That is enough to look for ink over the noise floor."""
+    rng = np.random.default_rng(5)
+    for digit in "0123456789":
+        pic = np.full((700, 1000), 190, np.uint8)
+        x, y = int(rng.uniform(300, 600)), int(rng.uniform(250, 450))
+        cv2.putText(pic, digit, (x, y), cv2.FONT_HERSHEY_SIMPLEX, 2.5, 160, 1, cv2.LINE_AA)
+        pic = np.clip(pic + rng.normal(0, 3, pic.shape), 0, 255).astype(np.uint8)
+        assert classifier.predict(pic).label == int(digit)
+
+
 def test_faint_hairline_that_find_ink_finds_is_fitted_not_dropped(classifier):
     """A 7 in a 2-px pen at 40 levels under the paper, on a quiet 800x600 page: find_ink finds it
     over the noise, and fit_digit, whose floor once asked for twice the lowest ink level, must

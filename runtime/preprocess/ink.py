@@ -24,6 +24,8 @@ MIN_STROKE_WORK = 5  # ... and span this many work pixels (noise clusters are sm
 NOISE_GROW_Z = 3.5  # ... and is then followed along what stands this many deviations above it
 KEEP_FRACTION = 0.04  # components smaller than this share of the largest are noise
 FEW_BLOBS = 8  # up to this many kept components get their boxes one by one (cheaper than stats of all)
+FAINT_CONTRAST = 30  # a picture flatter than MIN_CONTRAST may hold a hairline whose blocks' inkiest
+# pixels reach this far from the paper; the noise floor then decides (blank pages stay blank there)
 DIM = 128  # a picture whose brightest level is below this is underexposed ...
 DIM_GAIN = 4.0  # ... and brightened by this gain at most ...
 DIM_NOISE = 6.0  # ... and no more than brings its noise and texture (robust deviation, work copy) to this
@@ -206,7 +208,7 @@ def _find_ink(gray: np.ndarray, keep_fraction: float, side: int, lined: bool = F
         darkest = 255 - levels(_peak_copy(gray, int(f), True))[2]  # (near-)darkest block minimum
         brightest = levels(_peak_copy(gray, int(f), False))[2]  # (near-)brightest block maximum
         below, above = med - darkest, brightest - med
-        if max(below, above) < MIN_CONTRAST:
+        if max(below, above) < FAINT_CONTRAST:
             return None
         dark_ink, clean_border = below > above, False
     if dark_ink:  # paper is bright: flip to MNIST polarity
