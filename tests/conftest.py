@@ -53,3 +53,16 @@ def run_cli(*args: str, input: str | None = None, cwd: Path | None = None,
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
     return subprocess.run([sys.executable, "-m", "edge_digit.cli", *args], capture_output=True, text=True,
                           input=input, cwd=cwd or REPO, env=env, timeout=600)
+
+
+def second_network(model_path):
+    """The second network a model file carries (an onnxruntime session), opened straight from
+    its metadata, apart from the runtime's own loading."""
+    import base64
+
+    import onnxruntime as ort
+
+    from edge_digit.runtime.contract import SECOND_OPINION_KEY
+
+    meta = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map
+    return ort.InferenceSession(base64.b64decode(meta[SECOND_OPINION_KEY]), providers=["CPUExecutionProvider"])

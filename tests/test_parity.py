@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REPO, SUBSET
+from conftest import REPO, SUBSET, second_network
 from edge_digit.runtime.model_file import FP32_MODEL_NAME, shipped_model
 
 pytestmark = pytest.mark.parity
@@ -83,8 +83,6 @@ def test_export_of_a_fresh_model_matches_keras(tiny_model, keras_inputs, contrac
 
 def test_export_with_a_second_opinion_carries_it_in_both_files(tiny_model, keras_inputs, contract, tmp_path):
     """The second network travels inside each file (fp32 and int8) and answers like its Keras model."""
-    from test_second_look import second_network
-
     from edge_digit import Classifier
     from edge_digit.export.onnx_export import export_model
     from edge_digit.runtime.preprocess import to_model_input
@@ -132,8 +130,6 @@ def test_export_refuses_a_second_opinion_for_another_contract(tiny_model, keras_
 @pytest.mark.skipif(not SHIPPED_KERAS.is_file(), reason="shipped Keras model not in this checkout")
 def test_shipped_onnx_matches_its_keras_model(keras_inputs, contract):
     from edge_digit import Classifier
-
-    from test_second_look import second_network
 
     from edge_digit.runtime.preprocess import to_model_input
 

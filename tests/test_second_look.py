@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from conftest import second_network
 from edge_digit.runtime.second_look import VIEWS, averaged, unsure_rows, views_of
 
 
@@ -32,18 +33,6 @@ def test_only_unsure_rows_are_looked_at_again_and_their_answers_averaged():
     # answers for several inputs stay apart: k answers of each, input-major within each block
     two = np.array([[1.0, 0.0], [0.0, 1.0]], np.float32)
     np.testing.assert_allclose(averaged([two, np.array([[0.0, 1.0], [0.0, 1.0]], np.float32)]), [[0.5, 0.5], [0.0, 1.0]])
-
-
-def second_network(model_path):
-    """The second network a model file carries, opened straight from its metadata."""
-    import base64
-
-    import onnxruntime as ort
-
-    from edge_digit.runtime.contract import SECOND_OPINION_KEY
-
-    meta = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map
-    return ort.InferenceSession(base64.b64decode(meta[SECOND_OPINION_KEY]), providers=["CPUExecutionProvider"])
 
 
 def test_classifier_looks_again_only_below_its_threshold(mnist_subset):
