@@ -235,13 +235,14 @@ def export_model(
     """``check_images`` and ``calibration_images`` are model inputs (uint8 [N, H, W]) already
     passed through the shared preprocessing. ``second_opinion``: a second Keras model, trained
     for the same contract, that each file carries for the second look (runtime/second_look.py)."""
+    from ..train.fit import read_contract
+
+    # the contracts first (read from the zips, no conversion): a mismatch costs nothing
+    if second_opinion is not None and read_contract(second_opinion).with_(extra={}) != read_contract(keras_path).with_(extra={}):
+        raise ExportError(f"{second_opinion}: its contract differs from {keras_path}'s (input, labels or preprocessing)")
     with tempfile.TemporaryDirectory(prefix="edge-digit-export-") as workdir:
         main = _fp32(keras_path, check_images, workdir, log, "fp32")
-        second = None
-        if second_opinion is not None:
-            second = _fp32(second_opinion, check_images, workdir, log, "second opinion fp32")
-            if second.contract.with_(extra={}) != main.contract.with_(extra={}):
-                raise ExportError(f"{second_opinion}: its contract differs from {keras_path}'s (input, labels or preprocessing)")
+        second = None if second_opinion is None else _fp32(second_opinion, check_images, workdir, log, "second opinion fp32")
         int8 = second_int8 = None
         if int8_out is not None:
             if calibration_images is None or len(calibration_images) == 0:
