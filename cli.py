@@ -300,8 +300,8 @@ def export(
                                               "(default: the data the model was trained on, as recorded in it)."),
     samples: int = typer.Option(1000, min=10, help="Images used for calibration and for the parity check."),
     second_opinion: Optional[Path] = typer.Option(None, "--second-opinion", help="A second .keras model trained for the "
-                                                  "same contract: each file carries it, and the second look at unsure "
-                                                  "digits averages its answers in."),
+                                                  "same contract: the fp32 file carries it, and the second look at unsure "
+                                                  "digits averages its answers in (the int8 file stays small, without it)."),
 ) -> None:
     """Export a trained model to ONNX with its contract embedded; checks parity before writing."""
     try:

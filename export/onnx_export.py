@@ -40,7 +40,6 @@ class ExportResult:
     int8_bytes: int | None = None
     int8_parity: Parity | None = None
     second_parity: Parity | None = None  # the second network: its fp32 ONNX against its Keras model
-    second_int8_parity: Parity | None = None  # ... its int8 against its fp32
 
 
 @dataclass
@@ -234,7 +233,9 @@ def export_model(
 ) -> ExportResult:
     """``check_images`` and ``calibration_images`` are model inputs (uint8 [N, H, W]) already
     passed through the shared preprocessing. ``second_opinion``: a second Keras model, trained
-    for the same contract, that each file carries for the second look (runtime/second_look.py)."""
+    for the same contract, that the fp32 file carries for the second look (runtime/second_look.py).
+    The int8 file does not carry it: that file is the small one (the shipped one must stay under
+    100 KB, and a second network would more than double it)."""
     from ..train.fit import read_contract
 
     # the contracts first (read from the zips, no conversion): a mismatch costs nothing
@@ -243,23 +244,19 @@ def export_model(
     with tempfile.TemporaryDirectory(prefix="edge-digit-export-") as workdir:
         main = _fp32(keras_path, check_images, workdir, log, "fp32")
         second = None if second_opinion is None else _fp32(second_opinion, check_images, workdir, log, "second opinion fp32")
-        int8 = second_int8 = None
+        int8 = None
         if int8_out is not None:
             if calibration_images is None or len(calibration_images) == 0:
                 raise ExportError("int8 export needs calibration images")
             x, calibration = (to_model_input(v, main.contract) for v in (check_images, calibration_images))
-            int8 = _int8(main, x, calibration, workdir, log, "int8")
-            if second is not None:
-                second_int8 = _int8(second, x, calibration, workdir, log, "second opinion int8")
+            int8 = _int8(main, x, calibration, workdir, log)
         # every check passed: only now is anything written
         fp32 = main.onnx if second is None else with_second_opinion(main.onnx, second.onnx)
         result = ExportResult(str(out), _write(fp32, Path(out)), main.parity)
         if second is not None:
             result.second_parity = second.parity
         if int8 is not None:
-            data = int8.onnx if second_int8 is None else with_second_opinion(int8.onnx, second_int8.onnx)
-            result.int8_path, result.int8_bytes, result.int8_parity = str(int8_out), _write(data, Path(int8_out)), int8.parity
-            result.second_int8_parity = second_int8 and second_int8.parity
+            result.int8_path, result.int8_bytes, result.int8_parity = str(int8_out), _write(int8.onnx, Path(int8_out)), int8.parity
     return result
 
 
@@ -288,13 +285,12 @@ def _fp32(keras_path, check_images: np.ndarray, workdir: str, log: Callable[[str
     return Converted(fp32, contract, parity)
 
 
-def _int8(fp32: Converted, x: np.ndarray, calibration: np.ndarray, workdir: str, log: Callable[[str], None],
-          what: str) -> Converted:
+def _int8(fp32: Converted, x: np.ndarray, calibration: np.ndarray, workdir: str, log: Callable[[str], None]) -> Converted:
     """An fp32 file -> its int8 file, whose parity is its top-1 agreement with the fp32 file on ``x``."""
     int8 = quantize_int8(fp32.onnx, fp32.contract, calibration, workdir)
     parity = compare(onnx_predict(fp32.onnx, fp32.contract, x), onnx_predict(int8, fp32.contract, x))
-    log(f"{what} vs fp32 on {parity.images} images: max |delta| {parity.max_abs_delta:.2e}, "
+    log(f"int8 vs fp32 on {parity.images} images: max |delta| {parity.max_abs_delta:.2e}, "
         f"top-1 agreement {100 * parity.top1_agreement:.2f}%")
     if parity.top1_agreement < MIN_INT8_AGREEMENT:
-        raise ExportError(f"{what} model agrees with fp32 on only {100 * parity.top1_agreement:.2f}% of images; nothing written")
+        raise ExportError(f"int8 model agrees with fp32 on only {100 * parity.top1_agreement:.2f}% of images; nothing written")
     return Converted(int8, fp32.contract.with_(precision="int8"), parity)

@@ -56,8 +56,8 @@ def run_cli(*args: str, input: str | None = None, cwd: Path | None = None,
 
 
 def second_network(model_path):
-    """The second network a model file carries (an onnxruntime session), opened straight from
-    its metadata, apart from the runtime's own loading."""
+    """The second network a model file carries (an onnxruntime session; None if it carries none),
+    opened straight from its metadata, apart from the runtime's own loading."""
     import base64
 
     import onnxruntime as ort
@@ -65,4 +65,6 @@ def second_network(model_path):
     from edge_digit.runtime.contract import SECOND_OPINION_KEY
 
     meta = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map
+    if SECOND_OPINION_KEY not in meta:
+        return None
     return ort.InferenceSession(base64.b64decode(meta[SECOND_OPINION_KEY]), providers=["CPUExecutionProvider"])

@@ -81,8 +81,9 @@ def test_export_of_a_fresh_model_matches_keras(tiny_model, keras_inputs, contrac
     assert not ops & {"Transpose", "Shape", "Gather", "Concat"}, ops
 
 
-def test_export_with_a_second_opinion_carries_it_in_both_files(tiny_model, keras_inputs, contract, tmp_path):
-    """The second network travels inside each file (fp32 and int8) and answers like its Keras model."""
+def test_export_with_a_second_opinion_carries_it_in_the_fp32_file(tiny_model, keras_inputs, contract, tmp_path):
+    """The second network travels inside the fp32 file and answers like its Keras model; the int8
+    file, the small one, carries none."""
     from edge_digit import Classifier
     from edge_digit.export.onnx_export import export_model
     from edge_digit.runtime.preprocess import to_model_input
@@ -91,14 +92,13 @@ def test_export_with_a_second_opinion_carries_it_in_both_files(tiny_model, keras
     out, int8_out = tmp_path / "tiny.onnx", tmp_path / "tiny-int8.onnx"
     result = export_model(tiny_model, out, check_images=keras_inputs, int8_out=int8_out, calibration_images=keras_inputs[:200],
                           second_opinion=second, log=lambda _: None)
-    assert result.second_parity.max_abs_delta <= 1e-5 and result.second_int8_parity.top1_agreement >= 0.97
+    assert result.second_parity.max_abs_delta <= 1e-5
     x = to_model_input(keras_inputs, contract)
     ref = keras_probs(second, keras_inputs, contract)
     assert np.abs(ref - keras_probs(tiny_model, keras_inputs, contract)).max() > 0.01  # two different networks
     fp32 = second_network(out).run(["probabilities"], {"image": x})[0]
     assert np.max(np.abs(fp32 - ref)) <= 1e-5
-    int8 = second_network(int8_out).run(["probabilities"], {"image": x})[0]
-    assert np.mean(int8.argmax(1) == fp32.argmax(1)) >= 0.97
+    assert second_network(int8_out) is None
     # the model's own answers are untouched by what it carries
     np.testing.assert_allclose(Classifier(out).infer(keras_inputs), keras_probs(tiny_model, keras_inputs, contract), atol=1e-5)
 
