@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..runtime.atomic import atomic_path
+from ..runtime.atomic import write_bytes_atomic
 from ..runtime.contract import CONTRACT_KEY, SECOND_OPINION_KEY, Contract
 from ..runtime.errors import ExportError
 from ..runtime.preprocess import to_model_input
@@ -184,8 +184,7 @@ def with_second_opinion(model: bytes, second: bytes) -> bytes:
 
 
 def _write(proto_bytes: bytes, out: Path) -> int:
-    with atomic_path(out) as tmp:
-        Path(tmp).write_bytes(proto_bytes)
+    write_bytes_atomic(out, proto_bytes)
     return len(proto_bytes)
 
 

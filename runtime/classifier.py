@@ -14,12 +14,12 @@ from typing import Iterable, Sequence, Union
 
 import numpy as np
 
-from .second_look import BELOW as SECOND_LOOK_BELOW
-from .second_look import averaged, unsure_rows, views_of
 from .decode import as_picture, read_image
 from .errors import ImageError, ModelError
 from .model_file import default_threads, open_session, read_model, second_opinion, shipped_model
 from .preprocess import normalize, to_gray, to_model_input
+from .second_look import BELOW as SECOND_LOOK_BELOW
+from .second_look import averaged, unsure_rows, views_of
 
 ImageLike = Union[str, os.PathLike, np.ndarray, "PIL.Image.Image"]  # noqa: F821
 
