@@ -18,9 +18,10 @@ from .onnx_scan import ExternalRef, NotOnnx, external_refs
 MODELS_DIR = "models"
 FP32_MODEL_NAME = "digits-fp32.onnx"  # the default: the exact Keras answer
 # Nearly the same accuracy at a seventh of the size: the network alone, quantized, without the
-# second network the fp32 file carries for the second look (second_look.py). Speed depends on the CPU: 1.0-1.3x fp32 at batch 256 on an
-# AMD EPYC with VNNI, 0.8x on an Intel Xeon with VNNI and AMX, slower one image at a time on both;
-# end to end within a few percent (BENCHMARKS.md). `edge-digit benchmark` says which to prefer here.
+# second network the fp32 file carries for the second look (second_look.py). Speed depends on
+# the CPU: 1.0-1.3x fp32 at batch 256 on an AMD EPYC with VNNI, 0.8x on an Intel Xeon with VNNI
+# and AMX, slower one image at a time on both; end to end within a few percent (BENCHMARKS.md).
+# `edge-digit benchmark` says which to prefer here.
 INT8_MODEL_NAME = "digits-int8.onnx"
 MAX_MODEL_BYTES = 64 * 1024 * 1024
 
