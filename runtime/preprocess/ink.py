@@ -105,6 +105,13 @@ class Ink:
             out = cv2.bitwise_and(out, out, mask=self._component_mask(box, only))
         return out
 
+    def blob_mask(self, i: int) -> np.ndarray:
+        """uint8 mask (1 = ink) of blob ``i`` (an index into ``boxes``) over its box, at work resolution."""
+        if self.labels is None:
+            raise ValueError("this Ink carries no component map")
+        x0, y0, x1, y1 = self._work_region(self.boxes[i], self.labels.shape)
+        return (self.labels[y0:y1, x0:x1] == self.ids[i]).view(np.uint8)
+
     def _work_region(self, box: Box, shape: tuple[int, int]) -> tuple[int, int, int, int]:
         """Work-resolution rectangle (x0, y0, x1, y1) covering ``box``, clamped to ``shape``."""
         f = self.scale

@@ -79,8 +79,7 @@ def _is_outline(ink: Ink, i: int) -> bool:
                 and box.y + my <= other.y + other.h / 2 <= box.y + box.h - my]
     if not enclosed:
         return False
-    x0, y0, x1, y1 = ink._work_region(box, ink.labels.shape)
-    mine = (ink.labels[y0:y1, x0:x1] == ink.ids[i]).view(np.uint8)
+    mine = ink.blob_mask(i)
     h, w = mine.shape
     core = mine[round(h * OUTLINE_CORE) : h - round(h * OUTLINE_CORE), round(w * OUTLINE_CORE) : w - round(w * OUTLINE_CORE)]
     total = cv2.countNonZero(mine)
@@ -110,8 +109,7 @@ def _is_ruling(ink: Ink, i: int) -> bool:
     length = box.h if down else box.w
     if not others or length < RULING_LONG * max(b.h if down else b.w for b in others):
         return False
-    x0, y0, x1, y1 = ink._work_region(box, ink.labels.shape)
-    area = cv2.countNonZero((ink.labels[y0:y1, x0:x1] == ink.ids[i]).view(np.uint8)) * ink.scale**2
+    area = cv2.countNonZero(ink.blob_mask(i)) * ink.scale**2
     return area / length <= RULING_THIN * length
 
 
